@@ -1,0 +1,157 @@
+"""python -m infra {up,status,down,config}
+
+up      prepare the videos and torrents, start the ecosystem, print its endpoints as JSON,
+        write them to <run_dir>/endpoints.json, and keep running until Ctrl-C or `down`.
+status  check every service of the running ecosystem (exit 1 if one is unhealthy).
+down    stop the ecosystem started by `up` (signals its process, waits for it to exit).
+config  print the configuration variables with their values.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from infra.config import Settings, describe
+from infra.endpoints import Endpoints
+
+
+def endpoints_path(settings: Settings) -> Path:
+    return settings.run_dir / "endpoints.json"
+
+
+def make_provider(name: str, settings: Settings):
+    if name == "local":
+        from infra.providers.local import LocalProvider
+
+        return LocalProvider(settings)
+    if name == "docker":
+        from infra.providers.docker import DockerProvider
+
+        return DockerProvider(settings)
+    raise SystemExit(f"unknown provider {name!r}: choose local or docker")
+
+
+class Interrupted(Exception):
+    pass
+
+
+def _raise_interrupted(signum, frame):
+    raise Interrupted(signal.Signals(signum).name)
+
+
+def cmd_up(settings: Settings, provider_name: str, detach_check: bool) -> int:
+    path = endpoints_path(settings)
+    if path.exists():
+        old = Endpoints.read(path)
+        if old.pid and _alive(old.pid):
+            print(f"an ecosystem is already running (pid {old.pid}); `python -m infra down` first", file=sys.stderr)
+            return 1
+    signal.signal(signal.SIGTERM, _raise_interrupted)
+    signal.signal(signal.SIGHUP, _raise_interrupted)
+    provider = make_provider(provider_name, settings)
+    started = time.monotonic()
+    try:
+        endpoints = provider.up()
+        endpoints.write(path)
+        print(endpoints.to_json(), flush=True)
+        print(f"# ecosystem up in {time.monotonic() - started:.1f}s; endpoints written to {path}; "
+              f"Ctrl-C or `python -m infra down` stops it", file=sys.stderr, flush=True)
+        while True:
+            time.sleep(3600)
+    except (KeyboardInterrupt, Interrupted):
+        print("# stopping the ecosystem", file=sys.stderr)
+    finally:
+        provider.down()
+        path.unlink(missing_ok=True)
+    return 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def cmd_status(settings: Settings) -> int:
+    from infra.health import http_ok
+    from infra.waits import NotReady
+
+    try:
+        endpoints = Endpoints.read(endpoints_path(settings))
+    except FileNotFoundError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    health = {"backend": "/health", "seeder": "/health", "range_server": "/health", "tracker": "/stats?mode=everything"}
+    report, ok = {}, True
+    for name, path in health.items():
+        url = getattr(endpoints, name) + path
+        try:
+            http_ok(url, timeout=2.0)()
+            report[name] = {"url": getattr(endpoints, name), "healthy": True}
+        except NotReady as exc:
+            ok = False
+            report[name] = {"url": getattr(endpoints, name), "healthy": False, "error": str(exc)}
+    print(json.dumps({"provider": endpoints.provider, "run_id": endpoints.run_id, "pid": endpoints.pid,
+                      "services": report}, indent=2))
+    return 0 if ok else 1
+
+
+def cmd_down(settings: Settings, timeout: float = 30.0) -> int:
+    path = endpoints_path(settings)
+    try:
+        endpoints = Endpoints.read(path)
+    except FileNotFoundError:
+        print("no ecosystem is running (no endpoints file)", file=sys.stderr)
+        return 0
+    if not endpoints.pid or not _alive(endpoints.pid):
+        print(f"the owner process {endpoints.pid} is gone; removing the stale endpoints file", file=sys.stderr)
+        path.unlink(missing_ok=True)
+        return 0
+    os.kill(endpoints.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while _alive(endpoints.pid):
+        if time.monotonic() > deadline:
+            print(f"pid {endpoints.pid} did not stop within {timeout:g}s; killing it", file=sys.stderr)
+            os.kill(endpoints.pid, signal.SIGKILL)
+            break
+        time.sleep(0.1)
+    print("ecosystem stopped", file=sys.stderr)
+    return 0
+
+
+def cmd_config() -> int:
+    settings = Settings.from_env()
+    for var, default, doc in describe():
+        value = getattr(settings, var.removeprefix("SWARMSPEC_").lower())
+        print(f"{var}={value}    # default {default}: {doc}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["up", "status", "down", "config"])
+    parser.add_argument("--provider", default=None, help="local or docker (default: SWARMSPEC_PROVIDER or local)")
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    if args.command == "up":
+        return cmd_up(settings, args.provider or settings.provider, False)
+    if args.command == "status":
+        return cmd_status(settings)
+    if args.command == "down":
+        return cmd_down(settings)
+    return cmd_config()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Authentication: admin login, API JWTs and short-lived stream tokens (PyJWT, HS256).
+
+API tokens carry ``aud=swarmspec-api``; stream tokens carry ``aud=swarmspec-stream``
+and the one source (and info hash) they open, because a ``<video>`` element cannot send
+an Authorization header and must put a token in the URL instead. ``algorithms`` is
+pinned, so ``alg: none`` and algorithm confusion are rejected by PyJWT itself.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import jwt
+
+API_AUDIENCE = "swarmspec-api"
+STREAM_AUDIENCE = "swarmspec-stream"
+ALGORITHM = "HS256"
+
+
+class Unauthorized(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Credentials:
+    email: str
+    password: str
+
+    @classmethod
+    def load_or_create(cls, path: Path, email: str = "", password: str = "") -> "Credentials":
+        """Explicit values win; otherwise the file, created with a random password (mode 0600)."""
+        if email and password:
+            return cls(email, password)
+        if path.exists():
+            raw = json.loads(path.read_text())
+            return cls(raw["email"], raw["password"])
+        creds = cls(email or "admin@swarmspec.test", secrets.token_urlsafe(18))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.touch(mode=0o600)
+        tmp.write_text(json.dumps({"email": creds.email, "password": creds.password}))
+        tmp.replace(path)
+        return creds
+
+    def check(self, email: object, password: object) -> bool:
+        if not isinstance(email, str) or not isinstance(password, str):
+            return False
+        ok_email = hmac.compare_digest(email.encode(), self.email.encode())
+        ok_password = hmac.compare_digest(password.encode(), self.password.encode())
+        return ok_email and ok_password
+
+
+class TokenIssuer:
+    def __init__(self, secret: bytes, api_ttl: float, stream_ttl: float, clock=time.time) -> None:
+        self.secret = secret
+        self.api_ttl = api_ttl
+        self.stream_ttl = stream_ttl
+        self.clock = clock
+
+    @classmethod
+    def from_dir(cls, data_dir: Path, api_ttl: float, stream_ttl: float) -> "TokenIssuer":
+        """The signing key persists in the data dir, so tokens outlive a restart."""
+        path = data_dir / "jwt-secret"
+        if not path.exists():
+            data_dir.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_bytes(secrets.token_bytes(32))
+        return cls(path.read_bytes(), api_ttl, stream_ttl)
+
+    def api_token(self, subject: str) -> str:
+        now = int(self.clock())
+        return jwt.encode({"sub": subject, "aud": API_AUDIENCE, "iat": now, "exp": now + int(self.api_ttl)},
+                          self.secret, algorithm=ALGORITHM)
+
+    def stream_token(self, source_id: str, info_hash: str) -> str:
+        now = int(self.clock())
+        return jwt.encode({"sub": source_id, "ih": info_hash, "aud": STREAM_AUDIENCE, "iat": now,
+                           "exp": now + int(self.stream_ttl)}, self.secret, algorithm=ALGORITHM)
+
+    def verify(self, token: str, audience: str) -> dict:
+        try:
+            return jwt.decode(token, self.secret, algorithms=[ALGORITHM], audience=audience,
+                              options={"require": ["exp", "iat", "sub", "aud"]})
+        except jwt.PyJWTError as exc:
+            raise Unauthorized(f"invalid token: {exc}") from None
+
+
+def bearer(header: str | None) -> str | None:
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None

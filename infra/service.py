@@ -1,0 +1,69 @@
+"""What every swarmspec HTTP service shares: argument parsing, logging, running an
+aiohttp app until SIGTERM/SIGINT, and a JSON error shape."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from typing import Awaitable, Callable
+
+from aiohttp import web
+
+
+def base_parser(description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--run-id", default="", help="tags the process so leftovers of a run can be found")
+    return parser
+
+
+def setup_logging(name: str) -> logging.Logger:
+    logging.basicConfig(
+        stream=sys.stdout,
+        level=logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    return logging.getLogger(name)
+
+
+def json_error(status: int, message: str, **extra) -> web.Response:
+    return web.json_response({"error": message, **extra}, status=status)
+
+
+def run(app_factory: Callable[[], Awaitable[web.Application]], host: str, port: int, log: logging.Logger) -> None:
+    """Serve until SIGTERM or SIGINT, then run the app's cleanup hooks and exit 0.
+
+    A failed bind exits with status 98 so a provider can retry on another port.
+    """
+
+    async def main() -> None:
+        app = await app_factory()
+        runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port, reuse_address=True)
+        try:
+            await site.start()
+        except OSError as exc:
+            log.error("cannot listen on %s:%s: %s", host, port, exc)
+            await runner.cleanup()
+            raise SystemExit(98)
+        log.info("listening on http://%s:%s", host, port)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        log.info("stopping")
+        await runner.cleanup()
+
+    asyncio.run(main())
+
+
+def dumps(value: object) -> str:
+    return json.dumps(value, sort_keys=True)

@@ -1,0 +1,92 @@
+"""Deterministic .torrent files, made with libtorrent's create_torrent and cached.
+
+The info hash depends only on the info dictionary (name, files, piece length,
+piece hashes), so fixing the piece size and leaving out creation date, creator and
+trackers-in-info makes the same content always give the same info hash. The cache
+key is the content's sha256 list, so a regenerated video gets a new torrent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import libtorrent as lt
+
+#: 256 KiB pieces: ~80 pieces for the 20 MB video, so a seek maps to few pieces.
+PIECE_SIZE = 256 * 1024
+UNSEEDED_NAME = "test-unseeded"
+
+
+@dataclass(frozen=True)
+class TorrentInfo:
+    name: str
+    info_hash: str
+    path: Path          # the cached .torrent file
+    size: int           # total size of all files
+    files: list[dict]   # [{"path", "length"}]
+    seeded: bool
+
+    def magnet(self, trackers: list[str]) -> str:
+        from urllib.parse import quote
+
+        parts = [f"xt=urn:btih:{self.info_hash}", f"dn={quote(self.name)}"]
+        parts += [f"tr={quote(t, safe='')}" for t in trackers]
+        return "magnet:?" + "&".join(parts)
+
+
+def make_torrent(content: Path, cache_dir: Path, cache_key: str, seeded: bool = True) -> TorrentInfo:
+    """Create (or reuse) the v1 .torrent for a file or folder. `content.parent` is the save path."""
+    path = cached_torrent_path(content.name, cache_dir, cache_key)
+    if not path.exists():
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        fs = lt.file_storage()
+        lt.add_files(fs, str(content))
+        # v1 only: a 40-hex btih that every client understands; no mtime/attributes in the info dict.
+        ct = lt.create_torrent(fs, PIECE_SIZE, flags=lt.create_torrent.v1_only)
+        lt.set_piece_hashes(ct, str(content.parent))
+        entry = ct.generate()
+        entry.pop(b"creation date", None)
+        entry.pop(b"created by", None)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(lt.bencode(entry))
+        tmp.replace(path)
+    return describe(path, seeded)
+
+
+def cached_torrent_path(content_name: str, cache_dir: Path, cache_key: str) -> Path:
+    key = hashlib.sha256(f"{content_name}\0{PIECE_SIZE}\0{cache_key}".encode()).hexdigest()[:16]
+    return cache_dir / f"{content_name}.{key}.torrent"
+
+
+def describe(torrent_file: Path, seeded: bool = True) -> TorrentInfo:
+    ti = lt.torrent_info(str(torrent_file))
+    fs = ti.files()
+    files = [{"path": fs.file_path(i), "length": fs.file_size(i)} for i in range(fs.num_files())]
+    return TorrentInfo(
+        name=ti.name(),
+        info_hash=str(ti.info_hashes().v1),
+        path=torrent_file,
+        size=ti.total_size(),
+        files=files,
+        seeded=seeded,
+    )
+
+
+def make_unseeded(work_dir: Path, cache_dir: Path, size: int = 3 * 1024 * 1024) -> TorrentInfo:
+    """A valid torrent for content that no peer has: created from pseudo-random bytes
+    (fixed seed, so the info hash is stable) which are deleted right after hashing."""
+    content = work_dir / f"{UNSEEDED_NAME}.mp4"
+    key = f"unseeded-{size}-v1"
+    if cached_torrent_path(content.name, cache_dir, key).exists():
+        return make_torrent(content, cache_dir, key, seeded=False)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    content.write_bytes(random.Random(20261124).randbytes(size))
+    try:
+        return make_torrent(content, cache_dir, key, seeded=False)
+    finally:
+        content.unlink(missing_ok=True)
+
+

@@ -1,0 +1,57 @@
+"""opentracker: command line, whitelist and probes.
+
+Debian's opentracker is built in whitelist mode: an unknown info hash is refused
+("not authorized"), so the ecosystem writes the whitelist of every info hash it uses
+(an absolute path, ``-w``; SIGHUP reloads it). ``/stats`` answers only to addresses
+blessed with ``-A``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from urllib.parse import quote_from_bytes
+
+INSTALL_HINT = "opentracker is not installed: apt-get install opentracker (Debian/Ubuntu package 'opentracker')"
+
+
+class MissingTool(RuntimeError):
+    """A required program is not installed; the message names the package."""
+
+
+def opentracker_binary() -> str:
+    path = shutil.which("opentracker")
+    if not path:
+        raise MissingTool(INSTALL_HINT)
+    return path
+
+
+def command(host: str, port: int, whitelist: Path, admin_ip: str, workdir: Path) -> list[str]:
+    return [
+        opentracker_binary(),
+        "-i", host,
+        "-p", str(port),   # HTTP
+        "-P", str(port),   # UDP
+        "-w", str(whitelist.resolve()),
+        "-A", admin_ip,
+        "-d", str(workdir.resolve()),
+    ]
+
+
+def write_whitelist(path: Path, info_hashes: list[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("".join(f"{h.lower()}\n" for h in sorted(set(info_hashes))))
+    tmp.replace(path)
+
+
+def announce_url(base: str) -> str:
+    return f"{base}/announce"
+
+
+def stats_url(base: str) -> str:
+    return f"{base}/stats?mode=everything"
+
+
+def scrape_url(base: str, info_hash: str) -> str:
+    return f"{base}/scrape?info_hash={quote_from_bytes(bytes.fromhex(info_hash))}"
