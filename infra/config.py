@@ -65,6 +65,11 @@ class Settings:
     def logs_dir(self) -> Path:
         return self.reports_dir / "logs"
 
+    def service_timeouts(self) -> dict[str, float]:
+        """The values a suite attaching to this ecosystem must know."""
+        return {name: getattr(self, name) for name in
+                ("stream_timeout", "metadata_timeout", "idle_timeout", "stream_token_ttl", "token_ttl")}
+
     def as_env(self) -> dict[str, str]:
         """The settings as SWARMSPEC_* variables, to hand down to child services."""
         return {env_name(f.name): str(getattr(self, f.name)) for f in fields(self)}

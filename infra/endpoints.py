@@ -22,6 +22,7 @@ class Endpoints:
     logs_dir: str
     pid: int = 0                 # the process that owns the ecosystem (python -m infra up)
     services: dict[str, dict] = field(default_factory=dict)
+    settings: dict[str, float] = field(default_factory=dict)   # the timeouts the services run with
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)

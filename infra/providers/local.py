@@ -221,6 +221,7 @@ class LocalProvider:
             credentials_file=str(prepared.credentials_file), catalog_file=str(prepared.catalog_file),
             logs_dir=str(logs), pid=os.getpid(),
             services={name: {"url": s.url, "pid": s.pid, "log": str(s.log_path)} for name, s in self.services.items()},
+            settings=self.settings.service_timeouts(),
         )
         return self.endpoints
 

@@ -1,0 +1,146 @@
+"""behave hooks: start (or attach to) the swarm once per run, give every scenario a
+recording viewer, attach exchanges and log tails to the report, tear everything down.
+
+-D target=reference|range-server    which adapter turns a video into a stream URL
+-D ecosystem=local|docker           who runs the swarm (default local subprocesses)
+-D endpoints=FILE                   attach to a swarm started by `python -m infra up`
+-D backend_url=URL                  send the backend's requests to another server
+"""
+
+from __future__ import annotations
+
+import atexit
+import dataclasses
+import json
+import os
+import signal
+from pathlib import Path
+
+from behave import fixture, use_fixture
+
+from infra.catalog import Catalog
+from infra.config import Settings, env_name
+from infra.endpoints import Endpoints
+from infra.suite import reporting, step_types
+from infra.suite.http import Client
+from infra.suite.library import Library
+from infra.suite.swarm_control import SwarmControl
+from infra.suite.targets import load_credentials, make_target
+from infra.suite.viewer import Viewer
+from infra.suite.world import RunOptions, World
+
+step_types.register()
+
+#: The suite's own ecosystem runs with short timeouts so that timeout, idle and expiry
+#: scenarios take seconds. A SWARMSPEC_* variable set by the user wins.
+SUITE_DEFAULTS = {"stream_timeout": 3.0, "metadata_timeout": 3.0, "idle_timeout": 3.0, "stream_token_ttl": 3.0}
+
+
+def _suite_settings() -> Settings:
+    env = {env_name(k): str(v) for k, v in SUITE_DEFAULTS.items()}
+    env.update(os.environ)
+    return Settings.from_env(env)
+
+
+def _interrupt_on_sigterm(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@fixture
+def swarm_ecosystem(context, options: RunOptions, settings: Settings):
+    """Start the ecosystem; stop it when the run ends, however it ends."""
+    from infra.__main__ import make_provider
+
+    provider = make_provider(options.ecosystem, settings)
+    atexit.register(provider.down)          # safety net if behave dies before the cleanup
+    try:
+        endpoints = provider.up()
+        yield provider, endpoints
+    finally:
+        provider.down()
+
+
+def before_all(context):
+    signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
+    options = RunOptions.from_userdata(context.config.userdata)
+    settings = _suite_settings()
+    if options.endpoints:
+        provider, endpoints = None, Endpoints.read(Path(options.endpoints))
+        timeouts = {k: float(v) for k, v in endpoints.settings.items() if hasattr(settings, k)}
+        settings = dataclasses.replace(settings, **timeouts)
+    else:
+        provider, endpoints = use_fixture(swarm_ecosystem, context, options, settings)
+    client = Client()
+    context.add_cleanup(client.close)
+    swarm = SwarmControl(endpoints, provider)
+    from videos import MEDIA_DIR, VIDEOS_DIR
+
+    library = Library(Catalog.load(Path(endpoints.catalog_file)), MEDIA_DIR, VIDEOS_DIR / "torrents",
+                      swarm.magnets(client))
+    credentials = load_credentials(endpoints.credentials_file, dict(os.environ))
+    backend_url = options.backend_url or endpoints.backend
+    target = make_target(options.target, backend_url, endpoints.range_server, credentials)
+    context.world = World(options, settings, endpoints, library, target, swarm)
+    reporting.write_results_metadata(context.world.results_dir, {
+        "target": target.name, "target.url": target.base_url, "provider": endpoints.provider,
+        "attached": str(provider is None).lower(), "run_id": endpoints.run_id,
+        **{f"setting.{k}": v for k, v in settings.service_timeouts().items()},
+        **{f"version.{k}": v for k, v in reporting.versions().items()},
+    })
+
+
+def _needs(tags) -> set[str]:
+    return {tag.split(".", 1)[1] for tag in tags if tag.startswith("needs.")}
+
+
+def before_scenario(context, scenario):
+    world: World = context.world
+    needs = _needs(scenario.effective_tags)
+    missing = world.target.missing(needs - {"control"})
+    if missing:
+        reason = f"target {world.target.name!r} does not support: {', '.join(sorted(missing))}"
+        scenario.skip(reason)
+        print(f"  SKIPPED {scenario.name}: {reason}")
+        return
+    if "control" in needs and not world.swarm.owns_services:
+        reason = "the suite attached to a running ecosystem and cannot stop or restart its services"
+        scenario.skip(reason)
+        print(f"  SKIPPED {scenario.name}: {reason}")
+        return
+    if "docker" in scenario.effective_tags and endpoints_provider(world) != "docker":
+        reason = "needs the docker ecosystem (-D ecosystem=docker)"
+        scenario.skip(reason)
+        print(f"  SKIPPED {scenario.name}: {reason}")
+        return
+    context.viewer = Viewer(Client(on_exchange=reporting.attach_exchange), world.target)
+
+
+def endpoints_provider(world: World) -> str:
+    return world.endpoints.provider
+
+
+def after_scenario(context, scenario):
+    viewer = getattr(context, "viewer", None)
+    if viewer is None:
+        return
+    world: World = context.world
+    if scenario.status == "failed":
+        for name in ("backend", "seeder", "tracker", "range_server"):
+            tail = world.swarm.log_tail(name, 60)
+            if tail:
+                reporting.attach_text(f"log tail: {name}", tail)
+    figures = world.notes.get(scenario.name)
+    if figures:
+        reporting.attach_json("measured figures", figures)
+        print(f"  figures for {scenario.name}: {json.dumps(figures)}")
+    viewer.client.close()
+    context.viewer = None
+
+
+def after_all(context):
+    world = getattr(context, "world", None)
+    if world is not None and world.notes:
+        print("\nPerformance figures:")
+        for scenario, figures in world.notes.items():
+            for name, value in figures.items():
+                print(f"  {scenario}: {name} = {value}")

@@ -1,0 +1,23 @@
+@allure.label.epic:Performance @performance @needs.performance
+Feature: Performance budgets
+  The design's budgets, measured on every run and attached to the report.
+
+  Background:
+    Given the swarm is seeding the test videos
+
+  Scenario: The first byte of a fresh torrent arrives within 5 seconds
+    Given the backend does not hold the large video
+    When the viewer starts the large video
+    Then the first byte arrived within 5 seconds
+    And the body is exactly those bytes of the large video
+
+  Scenario: A range already downloaded is served within 1 second
+    Given the viewer has watched the first MiB of the large video
+    When the viewer watches the first MiB of the large video again
+    Then the whole answer came within 1 second
+    And the body is exactly those bytes of the large video
+
+  Scenario: Ten concurrent streams are all served
+    When 10 viewers play the large video from the start at the same time
+    Then every viewer gets the whole large video, byte for byte
+    And the slowest viewer finished within 30 seconds

@@ -1,0 +1,96 @@
+"""What a video player does with ranges: open-ended reads that it abandons when the
+viewer seeks, and, for an MP4 whose index (moov) is at the end, a look at the head,
+a jump to the tail to read the index, and playback from the start."""
+
+from __future__ import annotations
+
+import re
+import struct
+from dataclasses import dataclass
+
+from infra import ranges
+from infra.suite.http import Exchange
+from infra.suite.library import VideoRef
+
+PLAYER_READ = 256 * 1024     # a player reads this much before the viewer seeks again
+HEAD_READ = 64 * 1024
+
+
+@dataclass(frozen=True)
+class PlayerRead:
+    start: int
+    exchange: Exchange
+    limit: int | None            # the player hung up after this many bytes (None: read to the end)
+
+    def expected_content_range(self, size: int) -> str:
+        return f"bytes {self.start}-{size - 1}/{size}"
+
+    def expected_length(self, size: int) -> int:
+        remaining = size - self.start
+        return remaining if self.limit is None else min(self.limit, remaining)
+
+
+def percentages(text: str) -> list[int]:
+    values = [int(v) for v in re.findall(r"(\d+)\s*%", text)]
+    if not values:
+        raise ValueError(f"no percentages in {text!r}")
+    return values
+
+
+def span_of(exchange: Exchange, size: int) -> tuple[int, int]:
+    """The bytes the request asked for, by RFC 9110 (independent of what came back)."""
+    decision = ranges.resolve(exchange.request_headers.get("Range"), size)
+    if isinstance(decision, ranges.Partial):
+        return decision.start, decision.end
+    return 0, size - 1
+
+
+def seek_through(viewer, video: VideoRef, percents: list[int]) -> list[PlayerRead]:
+    reads = []
+    for percent in percents:
+        start = min(video.size - 1, video.size * percent // 100)
+        exchange = viewer.play(video, f"bytes={start}-", read_limit=PLAYER_READ)
+        reads.append(PlayerRead(start, exchange, PLAYER_READ))
+    return reads
+
+
+def top_level_boxes(data: bytes, base: int = 0):
+    """(offset, type, size) of the top-level MP4 boxes whose headers lie in `data`."""
+    offset = 0
+    while offset + 8 <= len(data):
+        size, kind = struct.unpack(">I4s", data[offset:offset + 8])
+        if size == 1 and offset + 16 <= len(data):
+            size = struct.unpack(">Q", data[offset + 8:offset + 16])[0]
+        elif size == 0:
+            size = None   # extends to the end of the file
+        yield base + offset, kind.decode("latin-1"), size
+        if not size or size < 8:
+            return
+        offset += size
+
+
+def moov_offset(data: bytes) -> int | None:
+    for offset, kind, _ in top_level_boxes(data):
+        if kind == "moov":
+            return offset
+    return None
+
+
+def open_like_a_player(viewer, video: VideoRef) -> tuple[list[PlayerRead], int | None]:
+    """Head, then the box after mdat (the index), then playback from the start."""
+    reads = []
+    head = viewer.play(video, "bytes=0-", read_limit=HEAD_READ)
+    reads.append(PlayerRead(0, head, HEAD_READ))
+    found = None
+    for offset, kind, size in top_level_boxes(head.body):
+        if kind == "moov":
+            found = offset
+            break
+        if kind == "mdat" and size:
+            tail = viewer.play(video, f"bytes={offset + size}-")
+            reads.append(PlayerRead(offset + size, tail, None))
+            if tail.body[4:8] == b"moov":
+                found = offset + size
+            break
+    reads.append(PlayerRead(0, viewer.play(video, "bytes=0-", read_limit=4 * PLAYER_READ), 4 * PLAYER_READ))
+    return reads, found

@@ -1,0 +1,70 @@
+"""Allure attachments and the files written beside the results: every HTTP exchange
+(secrets redacted), service log tails on failure, environment.properties and
+categories.json (product defects vs. a broken environment)."""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+
+from infra.suite import redact
+from infra.suite.http import Exchange
+
+try:
+    import allure
+    from allure_commons.types import AttachmentType
+except ImportError:  # allure is optional when behave runs without the Allure formatter
+    allure = None
+
+CATEGORIES = [
+    {"name": "Broken environment: a swarm service did not start or went away",
+     "matchedStatuses": ["broken", "failed"],
+     "messageRegex": r"(?s).*(ServiceFailed|WaitTimeout|waited for|ConnectionError|Connection refused|TargetError).*"},
+    {"name": "Product defect: wrong bytes", "matchedStatuses": ["failed"],
+     "messageRegex": r"(?s).*(first difference at|bodies agree up to|body equal to).*"},
+    {"name": "Product defect: wrong status or headers", "matchedStatuses": ["failed"],
+     "messageRegex": r"(?s).*(a response with status|header is|Content-Length).*"},
+    {"name": "Product defect: too slow", "matchedStatuses": ["failed"],
+     "messageRegex": r"(?s).*(came within|budget).*"},
+    {"name": "Test defect: the suite itself raised", "matchedStatuses": ["broken"]},
+]
+
+
+def attach_exchange(exchange: Exchange) -> None:
+    if allure is None:
+        return
+    timing = exchange.elapsed * 1000 if exchange.elapsed is not None else float("nan")
+    name = f"{exchange.label} → {exchange.status or exchange.error} ({timing:.0f} ms)"
+    allure.attach(json.dumps(exchange.summary(), indent=2), name=name, attachment_type=AttachmentType.JSON)
+
+
+def attach_text(name: str, text: str) -> None:
+    if allure is not None:
+        allure.attach(redact.text(text), name=name, attachment_type=AttachmentType.TEXT)
+
+
+def attach_json(name: str, value: object) -> None:
+    if allure is not None:
+        allure.attach(json.dumps(value, indent=2), name=name, attachment_type=AttachmentType.JSON)
+
+
+def write_results_metadata(results_dir: Path, properties: dict[str, str]) -> None:
+    """environment.properties and categories.json, read by `allure generate`."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    props = {"python": platform.python_version(), "platform": platform.platform(), **properties}
+    lines = [f"{key}={str(value).replace(chr(10), ' ')}" for key, value in sorted(props.items())]
+    (results_dir / "environment.properties").write_text("\n".join(lines) + "\n")
+    (results_dir / "categories.json").write_text(json.dumps(CATEGORIES, indent=2))
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for package in ("behave", "libtorrent", "aiohttp", "requests", "PyHamcrest", "allure-behave"):
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:
+            pass
+    return out

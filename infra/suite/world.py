@@ -1,0 +1,69 @@
+"""Typed state of a suite run (instead of loose attributes on behave's context)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from infra.config import Settings
+from infra.endpoints import Endpoints
+from infra.suite.library import Library
+from infra.suite.swarm_control import SwarmControl
+from infra.suite.targets import Target
+from infra.waits import NotReady, Wait
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """The behave -D options the suite understands."""
+
+    target: str = "reference"           # reference | range-server
+    ecosystem: str = "local"            # local | docker (ignored when attaching)
+    endpoints: str | None = None        # attach to the ecosystem described by this file
+    backend_url: str | None = None      # send the backend's requests to another URL
+
+    @classmethod
+    def from_userdata(cls, userdata) -> "RunOptions":
+        unknown = set(userdata) - {"target", "ecosystem", "endpoints", "backend_url", "provider"}
+        if unknown:
+            raise ValueError(f"unknown -D option(s) {sorted(unknown)}; known: target, ecosystem, endpoints, backend_url")
+        return cls(
+            target=userdata.get("target", "reference"),
+            ecosystem=userdata.get("ecosystem", userdata.get("provider", "local")),
+            endpoints=userdata.get("endpoints") or None,
+            backend_url=userdata.get("backend_url") or None,
+        )
+
+
+@dataclass
+class World:
+    options: RunOptions
+    settings: Settings
+    endpoints: Endpoints
+    library: Library
+    target: Target
+    swarm: SwarmControl
+    notes: dict[str, object] = field(default_factory=dict)   # figures for the performance report
+
+    @property
+    def results_dir(self) -> Path:
+        return self.settings.reports_dir / "allure-results"
+
+    def record_figure(self, scenario, name: str, value: float | None) -> None:
+        """A measured figure: printed at the end of the run and attached to the report."""
+        figure = round(value, 4) if value is not None else None
+        self.notes.setdefault(scenario.name, {})[name] = figure
+
+    def backend_forgets(self, viewer, video, deadline: float) -> float:
+        """Wait until the target no longer lists the torrent; the monotonic time it was seen gone."""
+        import time
+
+        def probe() -> float:
+            held = [t["infoHash"] for t in self.target.active_torrents(viewer.client)]
+            if video.info_hash in held:
+                raise NotReady(f"{video.name} is still among the active torrents ({len(held)} active)")
+            return time.monotonic()
+
+        return Wait(service="backend", what=f"{video.name} to be dropped after {self.settings.idle_timeout:g}s idle",
+                    probe=probe, timeout=deadline, interval=0.2,
+                    log_tail=lambda: self.swarm.log_tail("backend")).run()

@@ -1,0 +1,72 @@
+"""Playing and seeking: what a player asks for."""
+
+from behave import given, then, when
+from hamcrest import assert_that, empty, equal_to, is_, is_not
+
+from infra.suite import library, player
+from infra.suite.matchers import body_equals, content_length_matches_body, has_content_range, has_status
+
+
+@when("the viewer plays {video:Video} from the start")
+def step_play(context, video):
+    ref = context.world.library[video]
+    context.scenario_video = ref
+    context.expected_span = (0, ref.size - 1)
+    context.viewer.play(ref)
+
+
+@when("the viewer asks for the headers of {video:Video}")
+def step_head(context, video):
+    context.viewer.play(context.world.library[video], method="HEAD")
+
+
+@when('the viewer sends "Range: {header}" for {video:Video}')
+def step_send_range(context, header, video):
+    ref = context.world.library[video]
+    context.scenario_video = ref
+    expanded = library.expand(header, ref.positions())
+    exchange = context.viewer.play(ref, expanded)
+    context.expected_span = player.span_of(exchange, ref.size)
+
+
+@when("the viewer watches {video:Video}, seeking to {positions}")
+def step_seek_around(context, video, positions):
+    ref = context.world.library[video]
+    context.scenario_video = ref
+    percents = player.percentages(positions)
+    context.player_reads = player.seek_through(context.viewer, ref, percents)
+
+
+@then("every answer is 206 with the exact bytes of {video:Video}")
+def step_every_answer_exact(context, video):
+    ref = context.world.library[video]
+    assert_that(context.player_reads, is_not(empty()))
+    for read in context.player_reads:
+        exchange = read.exchange
+        reason = f"player read at offset {read.start}"
+        assert_that(exchange, has_status(206), reason)
+        assert_that(exchange, has_content_range(read.expected_content_range(ref.size)), reason)
+        assert_that(exchange, body_equals(ref.read(read.start, read.start + len(exchange.body) - 1), ref.name,
+                                          offset=read.start), reason)
+        assert_that(len(exchange.body), equal_to(read.expected_length(ref.size)), reason)
+
+
+@given("{video:Video} keeps its index at the end of the file")
+def step_index_at_end(context, video):
+    ref = context.world.library[video]
+    assert_that((player.moov_offset(ref.whole()) or -1) > ref.size // 2, is_(True),
+                f"{ref.name}: the test video is expected to keep its moov box in its second half")
+
+
+@when("the viewer's player reads the head, then the index at the end, then plays from the start")
+def step_player_tail_first(context):
+    ref = context.world.library["the medium video"]
+    context.scenario_video = ref
+    context.player_reads, context.found_index_at = player.open_like_a_player(context.viewer, ref)
+
+
+@then("the player found the index at the end")
+def step_found_index(context):
+    ref = context.scenario_video
+    assert_that(context.found_index_at, equal_to(player.moov_offset(ref.whole())),
+                "offset of the moov box found by walking the served bytes vs. the file's own")
