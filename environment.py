@@ -99,18 +99,15 @@ def before_scenario(context, scenario):
     missing = world.target.missing(needs - {"control"})
     if missing:
         reason = f"target {world.target.name!r} does not support: {', '.join(sorted(missing))}"
-        scenario.skip(reason)
-        print(f"  SKIPPED {scenario.name}: {reason}")
+        scenario.skip(reason)   # behave prints the reason; the scenario counts as skipped
         return
     if "control" in needs and not world.swarm.owns_services:
         reason = "the suite attached to a running ecosystem and cannot stop or restart its services"
-        scenario.skip(reason)
-        print(f"  SKIPPED {scenario.name}: {reason}")
+        scenario.skip(reason)   # behave prints the reason; the scenario counts as skipped
         return
     if "docker" in scenario.effective_tags and endpoints_provider(world) != "docker":
         reason = "needs the docker ecosystem (-D ecosystem=docker)"
-        scenario.skip(reason)
-        print(f"  SKIPPED {scenario.name}: {reason}")
+        scenario.skip(reason)   # behave prints the reason; the scenario counts as skipped
         return
     context.viewer = Viewer(Client(on_exchange=reporting.attach_exchange), world.target)
 

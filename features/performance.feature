@@ -20,4 +20,3 @@ Feature: Performance budgets
   Scenario: Ten concurrent streams are all served
     When 10 viewers play the large video from the start at the same time
     Then every viewer gets the whole large video, byte for byte
-    And the slowest viewer finished within 30 seconds

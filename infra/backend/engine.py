@@ -167,6 +167,10 @@ class Engine:
             if handle.status().has_metadata:
                 self._on_metadata(active)
             log.info("added torrent %s", info_hash)
+        elif active.handle.status().num_peers == 0:
+            # Peers went away (seeding paused, tracker restarted): ask the tracker again now
+            # rather than at the next regular announce, possibly half an hour away.
+            active.handle.force_reannounce(0, -1, lt.torrent_handle.ignore_min_interval)
         active.last_access = time.monotonic()
         return active
 

@@ -119,7 +119,8 @@ class LocalService:
             raise ServiceFailed(str(exc)) from None
 
     def start_on_free_port(self) -> None:
-        """First start: pick a free port; if somebody takes it first, try another."""
+        """First start: a fresh log, a free port; if somebody takes the port first, another."""
+        self.log_path.unlink(missing_ok=True)
         for attempt in range(PORT_ATTEMPTS):
             self.layout.ports[self.name] = ports.free_port(self.layout.bind_host, udp_too=self.spec.udp)
             try:

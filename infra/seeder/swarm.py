@@ -78,7 +78,7 @@ class Swarm:
     def reannounce(self) -> None:
         for seed in self.seeding():
             if not seed.handle.status().paused:
-                seed.handle.force_reannounce(0)
+                seed.handle.force_reannounce(0, -1, lt.torrent_handle.ignore_min_interval)
 
     def _seed_of(self, alert) -> Seed | None:
         try:
@@ -94,7 +94,7 @@ class Swarm:
             seed.handle.pause()
         else:
             seed.handle.resume()
-            seed.handle.force_reannounce(0)
+            seed.handle.force_reannounce(0, -1, lt.torrent_handle.ignore_min_interval)
         return seed
 
     def set_upload_rate_limit(self, limit: int) -> None:

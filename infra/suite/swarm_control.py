@@ -57,7 +57,7 @@ class SwarmControl:
                 raise NotReady(f"the tracker's scrape lists {count} seeders for {info_hash}")
             return count
 
-        Wait(service="tracker", what=f"a seeder of {info_hash} to be announced", probe=probe,
+        Wait(service="seeder", what=f"the tracker to list a seeder of {info_hash} (scrape)", probe=probe,
              timeout=timeout, interval=0.2, log_tail=lambda: self.log_tail("seeder")).run()
 
     def require_seeding(self, client: Client, library) -> None:
