@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Callable, Protocol
 
 
@@ -18,6 +18,7 @@ class Layout(Protocol):
 
     python: str
     opentracker: str
+    tracker_as_root: bool
     bind_host: str
     admin_ip: str
     run_id: str
@@ -50,10 +51,15 @@ def _python_service(module: str, *args: Callable[[Layout], list[str]]) -> Callab
 
 def _tracker_command(layout: Layout) -> list[str]:
     port = layout.port("tracker")
+    whitelist = PurePosixPath(layout.path("whitelist"))
+    if layout.tracker_as_root:
+        # As root, opentracker chroots to -d, then drops to "nobody" and reads the whitelist
+        # inside the chroot: name it from there, so no directory above it must be public.
+        where = ["-d", str(whitelist.parent), "-w", "/" + whitelist.name]
+    else:
+        where = ["-d", "/", "-w", str(whitelist)]
     return [layout.opentracker, "-i", layout.bind_host, "-p", str(port), "-P", str(port),
-            "-w", layout.path("whitelist"), "-A", layout.admin_ip,
-            # -d is the chroot dir: "/" keeps the absolute whitelist path valid (and SIGHUP reloads work).
-            "-d", "/"]
+            "-A", layout.admin_ip, *where]
 
 
 SERVICES: tuple[ServiceSpec, ...] = (

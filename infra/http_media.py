@@ -27,6 +27,8 @@ VIDEO_TYPES = {
 }
 VIDEO_EXTENSIONS = {".mp4", ".m4v", ".mkv", ".webm", ".avi", ".mov", ".ts", ".ogv"}
 
+BYTES_SENT = web.RequestKey("bytes_sent", int)   # for the access log
+
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
@@ -74,7 +76,7 @@ def _if_range_matches(if_range: str | None, rep: Representation) -> bool:
     if if_range.startswith('"') or if_range.startswith("W/"):
         return if_range == rep.etag           # strong comparison; weak tags never match
     try:
-        return parsedate_to_datetime(if_range) >= rep.last_modified.replace(microsecond=0)
+        return parsedate_to_datetime(if_range) == rep.last_modified.replace(microsecond=0)  # RFC 9110 §13.1.5
     except (TypeError, ValueError):
         return False
 
@@ -125,12 +127,12 @@ async def respond(request: web.Request, rep: Representation, decision: ranges.De
     if request.method == "HEAD":
         return response
     start, end = span(decision)
-    request["bytes_sent"] = 0
+    request[BYTES_SENT] = 0
     if end >= start:
         # aclosing: a viewer who disconnects mid-body ends the reader now, not at GC time.
         async with contextlib.aclosing(read(start, end)) as chunks:
             async for chunk in chunks:
                 await response.write(chunk)
-                request["bytes_sent"] += len(chunk)
+                request[BYTES_SENT] += len(chunk)
     await response.write_eof()
     return response

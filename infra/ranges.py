@@ -61,6 +61,25 @@ class Unsatisfiable:
 Decision = Union[Full, Partial, Unsatisfiable]
 
 
+def _parse(header: str) -> tuple[int, int | None] | None:
+    """The first range of a well-formed ``bytes`` header, as werkzeug's (start, stop).
+
+    Werkzeug refuses range sets that are out of order or overlap (``bytes=500-,0-99``);
+    each part is then checked on its own, since only the first is served anyway.
+    """
+    parsed = parse_range_header(header)
+    if parsed is not None and parsed.units == "bytes" and parsed.ranges:
+        return parsed.ranges[0]
+    unit, _, spec = header.partition("=")
+    parts = [p.strip() for p in spec.split(",")]
+    if len(parts) < 2:
+        return None
+    singles = [parse_range_header(f"{unit}={part}") for part in parts]
+    if any(single is None or single.units != "bytes" for single in singles):
+        return None
+    return singles[0].ranges[0]
+
+
 def resolve(header: str | None, length: int) -> Decision:
     """Decide how to answer a request with this Range header for `length` bytes."""
     if header is None or not header.strip():
@@ -68,10 +87,10 @@ def resolve(header: str | None, length: int) -> Decision:
     unit = header.split("=", 1)[0].strip().lower()
     if "=" in header and unit != "bytes":
         return Full(length)  # RFC 9110 §14.2: ignore a range unit we do not support
-    parsed = parse_range_header(header)
-    if parsed is None or parsed.units != "bytes" or not parsed.ranges:
+    parsed = _parse(header)
+    if parsed is None:
         return Unsatisfiable(length, f"malformed Range header {header!r}")
-    start, stop = parsed.ranges[0]  # werkzeug: stop is exclusive, None when open-ended
+    start, stop = parsed  # werkzeug: stop is exclusive, None when open-ended
     if start < 0:  # suffix range bytes=-n
         suffix = -start
         if length == 0:

@@ -42,10 +42,8 @@ def make_torrent(content: Path, cache_dir: Path, cache_key: str, seeded: bool = 
     path = cached_torrent_path(content.name, cache_dir, cache_key)
     if not path.exists():
         cache_dir.mkdir(parents=True, exist_ok=True)
-        fs = lt.file_storage()
-        lt.add_files(fs, str(content))
         # v1 only: a 40-hex btih that every client understands; no mtime/attributes in the info dict.
-        ct = lt.create_torrent(fs, PIECE_SIZE, flags=lt.create_torrent.v1_only)
+        ct = lt.create_torrent(lt.list_files(str(content)), PIECE_SIZE, lt.create_torrent.v1_only)
         lt.set_piece_hashes(ct, str(content.parent))
         entry = ct.generate()
         entry.pop(b"creation date", None)
@@ -63,7 +61,7 @@ def cached_torrent_path(content_name: str, cache_dir: Path, cache_key: str) -> P
 
 def describe(torrent_file: Path, seeded: bool = True) -> TorrentInfo:
     ti = lt.torrent_info(str(torrent_file))
-    fs = ti.files()
+    fs = ti.layout()
     files = [{"path": fs.file_path(i), "length": fs.file_size(i)} for i in range(fs.num_files())]
     return TorrentInfo(
         name=ti.name(),

@@ -41,7 +41,7 @@ def command(host: str, port: int, whitelist: Path, admin_ip: str, workdir: Path)
 def write_whitelist(path: Path, info_hashes: list[str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text("".join(f"{h.lower()}\n" for h in sorted(set(info_hashes))))
+    tmp.write_text("".join(f"{h}\n" for h in sorted({h.lower() for h in info_hashes})))
     tmp.replace(path)
 
 

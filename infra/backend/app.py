@@ -8,7 +8,9 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
+
+from yarl import URL
 
 from aiohttp import web
 
@@ -23,13 +25,15 @@ access_log = logging.getLogger("backend.access")
 
 INFO_HASH = re.compile(r"^[0-9a-fA-F]{40}$")
 SOURCE_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-SECRET_QUERY = re.compile(r"((?:^|[?&])(?:token|access_token|jwt)=)[^&]*", re.IGNORECASE)
+SECRET_PARAMS = {"token", "access_token", "jwt", "password"}
 
 ENGINE = web.AppKey("engine", Engine)
 STORE = web.AppKey("store", SourceStore)
 TOKENS = web.AppKey("tokens", auth.TokenIssuer)
 CREDENTIALS = web.AppKey("credentials", auth.Credentials)
 OPTIONS = web.AppKey("options", object)
+CLAIMS = web.RequestKey("claims", dict)
+STREAM_CLAIMS = web.RequestKey("stream_claims", dict)
 
 
 @dataclass(frozen=True)
@@ -38,8 +42,13 @@ class Options:
     metadata_timeout: float
 
 
-def redact(path_qs: str) -> str:
-    return SECRET_QUERY.sub(r"\1REDACTED", path_qs)
+def redact(url: URL) -> str:
+    """Path and query for the log, secrets replaced. Works on the decoded query, the
+    same one authentication reads, so ``?%74oken=`` is caught as well."""
+    if not url.query:
+        return url.path
+    query = [(key, "REDACTED" if key.lower() in SECRET_PARAMS else value) for key, value in url.query.items()]
+    return url.path + "?" + urlencode(query)
 
 
 @web.middleware
@@ -56,12 +65,12 @@ async def access_logger(request: web.Request, handler):
         raise
     except (ConnectionResetError, StreamTimeout) as exc:
         status = 499 if isinstance(exc, ConnectionResetError) else 504
-        log.warning("%s %s aborted mid-body: %s", request.method, redact(request.path_qs), exc)
+        log.warning("%s %s aborted mid-body: %s", request.method, redact(request.rel_url), exc)
         raise
     finally:
         access_log.info(json.dumps({
-            "method": request.method, "path": redact(request.path_qs), "status": status,
-            "range": request.headers.get("Range"), "bytes": request.get("bytes_sent", 0),
+            "method": request.method, "path": redact(request.rel_url), "status": status,
+            "range": request.headers.get("Range"), "bytes": request.get(http_media.BYTES_SENT, 0),
             "ms": round((time.perf_counter() - started) * 1000, 1),
         }))
 
@@ -76,9 +85,9 @@ async def authenticate(request: web.Request, handler):
     token = auth.bearer(request.headers.get("Authorization"))
     try:
         if token is not None:
-            request["claims"] = tokens.verify(token, auth.API_AUDIENCE)
+            request[CLAIMS] = tokens.verify(token, auth.API_AUDIENCE)
         elif path.startswith("/api/stream/") and request.query.get("token"):
-            request["stream_claims"] = tokens.verify(request.query["token"], auth.STREAM_AUDIENCE)
+            request[STREAM_CLAIMS] = tokens.verify(request.query["token"], auth.STREAM_AUDIENCE)
         else:
             return _unauthorized("missing credentials: send Authorization: Bearer <token>")
     except auth.Unauthorized as exc:
@@ -171,7 +180,7 @@ async def torrent_metadata(request: web.Request) -> web.Response:
         ti = await engine.metadata(active, request.app[OPTIONS].metadata_timeout)
     except StreamTimeout as exc:
         return json_error(504, str(exc))
-    fs = ti.files()
+    fs = ti.layout()
     return web.json_response({
         "infoHash": active.info_hash,
         "name": ti.name(),
@@ -210,7 +219,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     else:
         return json_error(400, f"invalid id {key[:80]!r}: expected a source id (UUID) or a 40-hex info hash")
 
-    claims = request.get("stream_claims")
+    claims = request.get(STREAM_CLAIMS)
     if claims is not None and claims.get("sub") != key and claims.get("ih") != key.lower():
         return json_error(403, "this stream token opens another source")
 

@@ -67,8 +67,8 @@ def parse_magnet(magnet: str) -> lt.add_torrent_params:
         params = lt.parse_magnet_uri(magnet)
     except RuntimeError as exc:
         raise InvalidMagnet(f"invalid magnet URI: {exc}") from exc
-    if params.info_hashes.v1.is_all_zeros() and params.info_hashes.v2.is_all_zeros():
-        raise InvalidMagnet("magnet URI has no urn:btih info hash")
+    if params.info_hashes.v1.is_all_zeros():
+        raise InvalidMagnet("magnet URI has no urn:btih (v1) info hash; v2-only (btmh) magnets are not supported")
     return params
 
 
@@ -78,7 +78,7 @@ def magnet_info_hash(magnet: str) -> str:
 
 def main_file(ti: lt.torrent_info) -> MainFile:
     """The largest video file of the torrent (the largest file if none looks like video)."""
-    fs = ti.files()
+    fs = ti.layout()
     candidates = [i for i in range(fs.num_files()) if http_media.is_video(fs.file_path(i))]
     if not candidates:
         candidates = list(range(fs.num_files()))

@@ -28,7 +28,7 @@ BASE_CONTENT_VERSION="bookworm-minbase-slim-1"
 DEBOOTSTRAP_DEADLINE_S="${SWARMSPEC_DEBOOTSTRAP_DEADLINE_S:-900}"
 IMPORT_DEADLINE_S="${SWARMSPEC_IMPORT_DEADLINE_S:-300}"
 
-docker_ok || die "no docker engine reachable; run infra/docker/ensure-engine.sh first"
+docker_ok 15 || die "no docker engine reachable; run infra/docker/ensure-engine.sh first"
 
 if [[ "${SWARMSPEC_FORCE:-0}" != 1 && "$(image_label "$IMAGE" "$LABEL")" == "$BASE_CONTENT_VERSION" ]]; then
     log "$IMAGE ($LABEL=$BASE_CONTENT_VERSION) exists: nothing to do ($(secs_since "$_SCRIPT_START_MS")s)"
@@ -130,6 +130,7 @@ if ! tar -C "$ROOTFS" --numeric-owner --xattrs --one-file-system \
 fi
 IMPORT_S="$(secs_since "$t")"
 
+# shellcheck disable=SC2016  # expanded inside the container
 bounded 60 docker run --rm "$IMAGE" sh -c '. /etc/os-release && echo "$PRETTY_NAME"' >>"$LOGFILE" 2>&1 \
     || die "smoke run of $IMAGE failed" "$LOGFILE"
 SIZE="$(docker image inspect --format '{{.Size}}' "$IMAGE" | awk '{printf "%.1f MB", $1/1e6}')"

@@ -127,7 +127,7 @@ for p in "${PLATFORMS[@]}"; do PIP_ARGS+=(--platform "$p"); done
 STAMP_WANT="$( { cat "$WHEELHOUSE/requirements-runtime.txt"; echo "${PIP_ARGS[*]}"; } | sha256sum | cut -c1-16)"
 if [[ "$(cat "$WHEELHOUSE/.stamp" 2>/dev/null)" == "$STAMP_WANT" ]] \
     && compgen -G "$WHEELHOUSE/wheels/*.whl" >/dev/null; then
-    log "wheelhouse up to date: $WHEELHOUSE ($(ls "$WHEELHOUSE/wheels" | wc -l) wheels)"
+    log "wheelhouse up to date: $WHEELHOUSE ($(find "$WHEELHOUSE/wheels" -name "*.whl" | wc -l) wheels)"
 else
     t="$(_t0_ms)"
     NEW_WHEELS="$(mktemp -d "$WHEELHOUSE/.wheels.XXXXXX")"; TMPS+=("$NEW_WHEELS")

@@ -14,6 +14,13 @@
 # Exit codes: 0 engine up; 1 failed to install/start; 3 no engine and cannot
 # start one here.
 #
+# What this sandbox (Debian 12, kernel 6.18, root, no systemd) turned out to
+# need: nothing special. dockerd 20.10 with its defaults works: overlay2 on
+# the ext4 root, iptables via the nf_tables backend, bridge devices, cgroup
+# v1 (hybrid) with the cgroupfs driver; user-defined bridge networks resolve
+# container names and -p 127.0.0.1:PORT:PORT answers from the host. The
+# probes below keep it working where one of those is missing.
+#
 # dockerd flags and why (each chosen by a probe below, so the script also
 # works on a normal host, and each decision is logged):
 #   --storage-driver   overlay2 when the kernel mounts overlayfs on the disk
@@ -28,19 +35,28 @@
 #                      published ports. If only iptables-legacy works, dockerd
 #                      is given a PATH whose `iptables` is the legacy one (no
 #                      system-wide alternatives change). If neither works:
-#                      --iptables=false --ip-masq=false; published ports then
-#                      still work through docker-proxy (userland proxy, on by
-#                      default) and containers still reach each other on a
-#                      bridge, but they get no way out (no apt in builds).
+#                      --iptables=false --ip-masq=false, a degraded last
+#                      resort (tried here with SWARMSPEC_DOCKERD_EXTRA_ARGS):
+#                      -p 127.0.0.1:P:P still answers (docker-proxy, the
+#                      userland proxy) and names still resolve (embedded DNS),
+#                      but containers get no way out (no apt in builds), and
+#                      if an earlier dockerd left the FORWARD policy at DROP
+#                      while br_netfilter is on (bridge-nf-call-iptables=1),
+#                      container-to-container traffic on a bridge is dropped
+#                      too -- seen here after switching a running setup.
 #   --bridge=none      only if the kernel cannot create a bridge device; then
 #                      user-defined bridge networks cannot work at all.
 #   --mtu N            when the default route's device has an MTU < 1500
-#                      (here eth0 is 1400): containers on docker0 would send
-#                      1500-byte packets that the uplink drops when path-MTU
-#                      discovery is filtered; matching it avoids stalls in apt
-#                      downloads during builds. Only docker0 gets it; traffic
-#                      between containers on user-defined networks never
-#                      crosses the uplink, so 1500 is fine there.
+#                      (here eth0 is 1400). A precaution, not a need here:
+#                      where path-MTU discovery is filtered, 1500-byte packets
+#                      from containers on docker0 are dropped by the uplink and
+#                      apt downloads in builds stall. Measured in this sandbox:
+#                      an 11.6 MB download from a container at MTU 1500 (on a
+#                      user-defined network) works, so PMTUD is fine here.
+#                      Only docker0 gets it (daemon --mtu does not apply to
+#                      user-defined networks; pass
+#                      -o com.docker.network.driver.mtu=N when creating one
+#                      if ever needed).
 #   --log-opt max-size/max-file
 #                      bound the json-file logs of long-running swarm containers.
 #   (cgroups: nothing needed here -- hybrid v1 with the cgroupfs driver works;
@@ -117,7 +133,9 @@ if docker_ok "$INFO_TIMEOUT_S"; then
 fi
 
 # ---------------------------------------- a dockerd already (still) starting?
-if [[ -s "$PIDFILE" ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
+# (pid file alone is not proof: after an unclean stop the pid may be reused)
+if [[ -s "$PIDFILE" ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null \
+    && [[ "$(cat "/proc/$(cat "$PIDFILE")/comm" 2>/dev/null)" == dockerd ]]; then
     pid="$(cat "$PIDFILE")"
     log "dockerd already running (pid $pid) but not answering; waiting up to ${DEADLINE_S}s"
     wait_for "$DEADLINE_S" "docker info (existing dockerd $pid)" docker info \

@@ -56,6 +56,7 @@ class LocalLayout:
     ports: dict[str, int] = field(default_factory=dict)
     python: str = field(default_factory=ecosystem.local_python)
     opentracker: str = field(default_factory=tracker.opentracker_binary)
+    tracker_as_root: bool = field(default_factory=lambda: os.geteuid() == 0)
 
     @property
     def bind_host(self) -> str:
@@ -102,6 +103,14 @@ class LocalService:
     def start(self) -> None:
         """Start on the current port (a restart keeps it: magnets embed the tracker's URL)."""
         timeout = self.layout.settings.start_timeout
+        port = self.layout.ports[self.name]
+        if ports.is_listening(self.layout.bind_host, port):
+            # Somebody else answers there: a health probe would take them for us.
+            message = f"{self.name}: port {port} is already in use by another program (address already in use)"
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            with self.log_path.open("a") as log:
+                log.write(f"--- {time.strftime('%H:%M:%S')} {message}\n")
+            raise ServiceFailed(message)
         self._spawn()
         try:
             Wait(
@@ -114,6 +123,9 @@ class LocalService:
                 log_tail=lambda: tail(self.log_path),
                 hint=f"full log: {self.log_path}",
             ).run()
+            reason = self._exit_reason()
+            if reason:  # healthy, yet our process is gone: what answered was not us
+                raise WaitTimeout(f"{self.name}: a health check passed but {reason}\n{tail(self.log_path)}")
         except WaitTimeout as exc:
             self.stop()
             raise ServiceFailed(str(exc)) from None
@@ -126,14 +138,14 @@ class LocalService:
             try:
                 self.start()
                 return
-            except ServiceFailed:
-                if attempt == PORT_ATTEMPTS - 1 or not self._lost_port_race():
+            except ServiceFailed as exc:
+                if attempt == PORT_ATTEMPTS - 1 or not self._lost_port_race(str(exc)):
                     raise
 
-    def _lost_port_race(self) -> bool:
+    def _lost_port_race(self, error: str) -> bool:
         if self.process is not None and self.process.returncode == BIND_FAILED:
             return True
-        return "address already in use" in tail(self.log_path, 10).lower()
+        return "address already in use" in (error + tail(self.log_path, 10)).lower()
 
     def _spawn(self) -> None:
         argv = self.spec.command(self.layout)

@@ -1,0 +1,16 @@
+"""Shared pytest setup for the infra unit and integration tests."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# `pytest tests/` puts tests/ (not the repo root) on sys.path; make `infra` and `videos` importable.
+ROOT = str(Path(__file__).resolve().parents[1])
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line(
+        "markers", "integration: starts the real ecosystem (opentracker, seeder, range server, backend)")

@@ -1,0 +1,347 @@
+"""The real ecosystem under the local provider: opentracker, seeder, range server and the
+reference backend as subprocesses on free loopback ports, streaming the test videos."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import socket
+import stat
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+import requests
+
+import videos
+from infra import ecosystem, ports
+from infra.config import Settings
+from infra.endpoints import Endpoints
+from infra.providers.local import LocalProvider
+
+pytestmark = pytest.mark.integration
+
+STREAM_TIMEOUT = 3.0
+RANGE = (1048576, 1056767)
+
+
+def world_readable_dir(prefix: str) -> Path:
+    """A fresh directory others can traverse: opentracker, started as root, drops to
+    'nobody' and must still read the whitelist under run_dir (pytest's tmp dirs are 0700)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o755)
+    return path
+
+
+def settings_in(base: Path) -> Settings:
+    return Settings(run_dir=base / "run", reports_dir=base / "reports", stream_timeout=STREAM_TIMEOUT,
+                    metadata_timeout=STREAM_TIMEOUT, start_timeout=30.0)
+
+
+@dataclass
+class Eco:
+    provider: LocalProvider
+    endpoints: Endpoints
+    settings: Settings
+    http: requests.Session
+    token: str
+
+    def api(self, method: str, path: str, **kwargs) -> requests.Response:
+        kwargs.setdefault("timeout", 30)
+        headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
+        return self.http.request(method, self.endpoints.backend + path, headers=headers, **kwargs)
+
+    def seeder_entry(self, name: str) -> dict:
+        torrents = self.http.get(self.endpoints.seeder + "/torrents", timeout=10).json()
+        return next(t for t in torrents if t["name"] == name)
+
+    def source_for(self, name: str) -> dict:
+        entry = self.seeder_entry(name)
+        reply = self.api("POST", "/api/sources", json={"magnetUri": entry["magnetURI"], "size": entry["mainFileSize"]})
+        assert reply.status_code == 201, reply.text
+        source = reply.json()
+        assert source["infoHash"] == entry["hash"]
+        return source
+
+
+def login(endpoints: Endpoints, http: requests.Session) -> str:
+    creds = json.loads(Path(endpoints.credentials_file).read_text())
+    reply = http.post(endpoints.backend + "/api/auth/login", json=creds, timeout=10)
+    assert reply.status_code == 200, reply.text
+    return reply.json()["token"]
+
+
+@pytest.fixture(scope="module")
+def eco():
+    base = world_readable_dir("swarmspec-test-")
+    provider = LocalProvider(settings_in(base), progress=False)
+    http = requests.Session()
+    try:
+        endpoints = provider.up()
+        yield Eco(provider, endpoints, provider.settings, http, login(endpoints, http))
+    finally:
+        http.close()
+        provider.down()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def manifest():
+    return videos.load_manifest()
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def processes_tagged(run_id: str) -> list[int]:
+    """Processes started with `--run-id <run_id>` (every Python service of a run)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(a == b"--run-id" and b == run_id.encode() for a, b in zip(argv, argv[1:])):
+            found.append(int(entry.name))
+    return found
+
+
+def assert_all_stopped(provider: LocalProvider) -> None:
+    assert set(provider.services) == {s.name for s in ecosystem.SERVICES}
+    for name, service in provider.services.items():
+        assert service.pid > 0
+        assert not service.is_running(), f"{name} still running"
+        assert not pid_alive(service.pid), f"{name} (pid {service.pid}) is alive after down()"
+        assert not group_alive(service.pid), f"a process of {name}'s group is alive after down()"
+    assert processes_tagged(provider.run_id) == []
+
+
+# -- the shared ecosystem ----------------------------------------------------------------
+
+def test_every_service_is_healthy(eco, manifest):
+    endpoints = eco.endpoints
+    assert endpoints.provider == "local" and endpoints.run_id == eco.provider.run_id
+    assert set(endpoints.services) == {"tracker", "seeder", "range_server", "backend"}
+    for name, service in eco.provider.services.items():
+        assert service.is_running(), name
+        assert endpoints.services[name]["pid"] == service.pid
+        url = service.url + service.spec.health_path
+        assert requests.get(url, timeout=5).status_code == 200, url
+    seeder = requests.get(endpoints.seeder + "/health", timeout=5).json()
+    assert seeder["status"] == "healthy"
+    assert seeder["seedingTorrents"] == seeder["announced"] == len(manifest.videos)
+    assert requests.get(endpoints.backend + "/health", timeout=5).json()["status"] == "healthy"
+    assert Path(endpoints.logs_dir, "backend.log").is_file()
+
+
+def test_login_with_the_credentials_file(eco):
+    path = Path(eco.endpoints.credentials_file)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    creds = json.loads(path.read_text())
+    ok = eco.http.post(eco.endpoints.backend + "/api/auth/login", json=creds, timeout=10)
+    assert ok.status_code == 200 and ok.json()["tokenType"] == "Bearer"
+    wrong = eco.http.post(eco.endpoints.backend + "/api/auth/login",
+                          json={**creds, "password": creds["password"] + "x"}, timeout=10)
+    assert wrong.status_code == 401
+    assert eco.api("GET", "/api/torrents").status_code == 200
+
+
+def test_seeder_magnets_name_the_run_tracker(eco):
+    entry = eco.seeder_entry("test-large-4k")
+    assert entry["seeded"] and entry["announced"]
+    assert entry["magnetURI"].startswith(f"magnet:?xt=urn:btih:{entry['hash']}")
+    assert requests.utils.quote(eco.endpoints.tracker_announce, safe="") in entry["magnetURI"]
+
+
+def test_range_of_the_large_video_matches_the_file(eco, manifest):
+    video = manifest.get("test-large-4k")
+    source = eco.source_for("test-large-4k")
+    start, end = RANGE
+    reply = eco.api("GET", f"/api/stream/{source['id']}", headers={"Range": f"bytes={start}-{end}"})
+    assert reply.status_code == 206, reply.text
+    assert reply.headers["Content-Range"] == f"bytes {start}-{end}/{video.size}"
+    assert reply.headers["Content-Length"] == str(end - start + 1)
+    assert reply.headers["Content-Type"] == "video/mp4"
+    assert reply.content == video.read(start, end - start + 1)
+    assert reply.content == video.main_path.read_bytes()[start:end + 1]
+
+
+def test_first_byte_of_a_fresh_torrent_within_5s(eco, manifest):
+    video = manifest.get("test-medium-1080p")
+    entry = eco.seeder_entry(video.name)
+    active = [t["infoHash"] for t in eco.api("GET", "/api/torrents").json()]
+    assert entry["hash"] not in active, "the torrent must be new to the backend"
+    source = eco.source_for(video.name)
+    started = time.monotonic()
+    with eco.api("GET", f"/api/stream/{source['id']}", headers={"Range": "bytes=0-"}, stream=True) as reply:
+        assert reply.status_code == 206, reply.text
+        first = reply.raw.read(1)
+        elapsed = time.monotonic() - started
+    assert first == video.read(0, 1)
+    assert elapsed < 5.0, f"first byte after {elapsed:.2f}s"
+
+
+def test_whole_small_video_through_a_stream_token(eco, manifest):
+    video = manifest.get("test-small-720p")
+    source = eco.source_for(video.name)
+    grant = eco.api("POST", f"/api/sources/{source['id']}/stream-token")
+    assert grant.status_code == 201
+    # As a <video> element would: no Authorization header, the token in the URL.
+    reply = eco.http.get(eco.endpoints.backend + grant.json()["streamUrl"], timeout=60)
+    assert reply.status_code == 200, reply.text
+    assert reply.headers["Content-Length"] == str(video.size)
+    assert len(reply.content) == video.size
+    assert hashlib.sha256(reply.content).hexdigest() == video.sha256
+
+
+def test_unseeded_torrent_is_504_within_the_stream_timeout(eco):
+    entry = eco.seeder_entry("test-unseeded")
+    assert entry["seeded"] is False
+    source = eco.source_for("test-unseeded")
+    started = time.monotonic()
+    reply = eco.api("GET", f"/api/stream/{source['id']}", headers={"Range": "bytes=0-1023"})
+    elapsed = time.monotonic() - started
+    assert reply.status_code == 504, reply.text
+    assert "error" in reply.json()
+    assert elapsed < eco.settings.stream_timeout + 2, f"504 after {elapsed:.2f}s"
+
+
+def test_down_stops_every_process(eco):
+    """Runs last in this module: stops the shared ecosystem (the fixture's down() is then a no-op)."""
+    pids = {name: s.pid for name, s in eco.provider.services.items()}
+    assert all(pid_alive(pid) for pid in pids.values())
+    assert len(processes_tagged(eco.provider.run_id)) == 3            # seeder, range server, backend
+    started = time.monotonic()
+    eco.provider.down()
+    assert time.monotonic() - started < eco.settings.stop_timeout + 1
+    assert_all_stopped(eco.provider)
+    with pytest.raises(requests.ConnectionError):
+        requests.get(eco.endpoints.backend + "/health", timeout=2)
+
+
+# -- a port somebody else holds ----------------------------------------------------------
+
+class Holder:
+    """Somebody else's server on a loopback port.
+
+    'closer' accepts and hangs up at once (any non-HTTP program); 'http' answers 200 to
+    every GET, as another run's service would."""
+
+    def __init__(self, kind: str) -> None:
+        if kind == "http":
+            class Ok(BaseHTTPRequestHandler):
+                def do_GET(self):
+                    self.send_response(200)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"{}")
+
+                def log_message(self, *args):
+                    pass
+
+            self.server = HTTPServer(("127.0.0.1", 0), Ok)
+            self.port = self.server.server_address[1]
+            self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05})
+        else:
+            self.server = None
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.sock.bind(("127.0.0.1", 0))
+            self.sock.listen()
+            self.port = self.sock.getsockname()[1]
+            self.thread = threading.Thread(target=self._hang_up)
+        self.thread.start()
+
+    def _hang_up(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            conn.close()
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+        else:
+            self.sock.shutdown(socket.SHUT_RDWR)
+            self.sock.close()
+        self.thread.join(5)
+
+
+def start_with_a_taken_port(monkeypatch, victim: str, holder: Holder):
+    """Start an ecosystem whose `victim` service is first offered the holder's port."""
+    order = [s.name for s in ecosystem.start_order()]
+    real_free_port = ports.free_port
+    calls = []
+
+    def free_port(host="127.0.0.1", udp_too=False):
+        calls.append(host)
+        if len(calls) == order.index(victim) + 1:
+            return holder.port
+        return real_free_port(host, udp_too)
+
+    monkeypatch.setattr(ports, "free_port", free_port)
+    base = world_readable_dir("swarmspec-port-")
+    provider = LocalProvider(settings_in(base), progress=False)
+    return provider, base, calls, order
+
+
+@pytest.mark.parametrize("victim", ["tracker", "backend"])
+def test_a_taken_port_is_avoided(monkeypatch, victim):
+    holder = Holder("closer")
+    provider, base, calls, order = start_with_a_taken_port(monkeypatch, victim, holder)
+    try:
+        endpoints = provider.up()
+        service = provider.services[victim]
+        assert service.is_running()
+        assert f":{holder.port}" not in service.url
+        assert requests.get(service.url + service.spec.health_path, timeout=5).status_code == 200
+        assert len(calls) == len(order) + 1            # exactly one retry
+        assert "address already in use" in service.log_tail(200).lower()
+        if victim == "tracker":                        # the swarm works with the tracker's second port
+            assert endpoints.tracker_announce == service.url + "/announce"
+            assert requests.get(endpoints.seeder + "/health", timeout=5).json()["status"] == "healthy"
+    finally:
+        holder.close()
+        provider.down()
+        try:
+            assert_all_stopped(provider)
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_port_held_by_another_http_server_is_avoided(monkeypatch):
+    holder = Holder("http")
+    provider, base, calls, order = start_with_a_taken_port(monkeypatch, "backend", holder)
+    try:
+        endpoints = provider.up()
+        backend = provider.services["backend"]
+        time.sleep(1.0)                                # let the child reach its bind()
+        assert backend.is_running(), f"backend exited with {backend.process.returncode}"
+        assert endpoints.backend != f"http://127.0.0.1:{holder.port}"
+    finally:
+        holder.close()
+        provider.down()
+        shutil.rmtree(base, ignore_errors=True)

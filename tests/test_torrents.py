@@ -1,0 +1,174 @@
+"""Deterministic torrents (infra.torrents), the catalog (infra.catalog) and tracker helpers."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+from pathlib import Path
+from urllib.parse import parse_qs, unquote_to_bytes, urlsplit
+
+import libtorrent as lt
+import pytest
+
+from infra import tracker
+from infra.catalog import Catalog, CatalogEntry
+from infra.torrents import PIECE_SIZE, UNSEEDED_NAME, describe, make_torrent, make_unseeded
+
+PAYLOAD = random.Random(1).randbytes(PIECE_SIZE * 2 + 777)
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def test_same_content_same_hash_even_without_the_cache(tmp_path):
+    content = write(tmp_path / "a" / "movie.mp4", PAYLOAD)
+    cache = tmp_path / "cache"
+    first = make_torrent(content, cache, "k1")
+    assert first.path.exists() and first.path.parent == cache
+    assert len(first.info_hash) == 40 and int(first.info_hash, 16) >= 0
+    assert first.name == "movie.mp4" and first.size == len(PAYLOAD) and first.seeded
+    assert first.files == [{"path": "movie.mp4", "length": len(PAYLOAD)}]
+
+    shutil.rmtree(cache)
+    os.utime(content, (1, 1))                      # mtime is not part of the info dict
+    again = make_torrent(content, cache, "k1")
+    assert again.info_hash == first.info_hash
+
+    # The same bytes elsewhere, under another cache and key: still the same torrent.
+    copy = write(tmp_path / "b" / "movie.mp4", PAYLOAD)
+    assert make_torrent(copy, tmp_path / "cache2", "other-key").info_hash == first.info_hash
+
+
+def test_generated_torrent_has_no_volatile_fields(tmp_path):
+    info = make_torrent(write(tmp_path / "movie.mp4", PAYLOAD), tmp_path / "cache", "k")
+    meta = lt.bdecode(info.path.read_bytes())
+    assert b"creation date" not in meta and b"created by" not in meta
+    assert meta[b"info"][b"piece length"] == PIECE_SIZE
+    assert len(meta[b"info"][b"pieces"]) == 20 * 3          # v1 SHA-1 piece hashes, 3 pieces
+    assert b"meta version" not in meta[b"info"]             # v1 only
+
+
+def test_different_content_different_hash(tmp_path):
+    a = make_torrent(write(tmp_path / "a" / "movie.mp4", PAYLOAD), tmp_path / "cache", "a")
+    changed = PAYLOAD[:-1] + bytes([PAYLOAD[-1] ^ 1])
+    b = make_torrent(write(tmp_path / "b" / "movie.mp4", changed), tmp_path / "cache", "b")
+    assert a.info_hash != b.info_hash
+    renamed = make_torrent(write(tmp_path / "c" / "film.mp4", PAYLOAD), tmp_path / "cache", "a")
+    assert renamed.info_hash != a.info_hash                  # the name is in the info dict too
+
+
+def test_cache_hit_reuses_the_torrent_file(tmp_path):
+    content = write(tmp_path / "movie.mp4", PAYLOAD)
+    first = make_torrent(content, tmp_path / "cache", "k")
+    os.utime(first.path, (1, 1))
+    second = make_torrent(content, tmp_path / "cache", "k")
+    assert second.path == first.path
+    assert first.path.stat().st_mtime == 1                   # not rewritten
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == [first.path.name]   # no .tmp left
+    assert make_torrent(content, tmp_path / "cache", "k2").path != first.path
+
+
+def test_multi_file_torrent_lists_its_files(tmp_path):
+    folder = tmp_path / "media" / "show"
+    write(folder / "show.mp4", PAYLOAD)
+    write(folder / "show.srt", b"1\n00:00:00,000 --> 00:00:01,000\nhello\n")
+    write(folder / "extras" / "info.nfo", b"nfo")
+    info = make_torrent(folder, tmp_path / "cache", "multi")
+    assert info.name == "show"
+    files = {f["path"]: f["length"] for f in info.files}
+    assert files == {
+        os.path.join("show", "show.mp4"): len(PAYLOAD),
+        os.path.join("show", "show.srt"): 38,
+        os.path.join("show", "extras", "info.nfo"): 3,
+    }
+    assert info.size == sum(files.values())
+    assert describe(info.path).info_hash == info.info_hash
+    assert make_torrent(folder, tmp_path / "cache-b", "multi").info_hash == info.info_hash
+
+
+def test_magnet_carries_hash_name_and_trackers(tmp_path):
+    info = make_torrent(write(tmp_path / "my movie.mp4", PAYLOAD), tmp_path / "cache", "k")
+    magnet = info.magnet(["http://127.0.0.1:6969/announce", "udp://127.0.0.1:6969"])
+    params = lt.parse_magnet_uri(magnet)
+    assert str(params.info_hashes.v1) == info.info_hash
+    assert params.name == "my movie.mp4"
+    assert list(params.trackers) == ["http://127.0.0.1:6969/announce", "udp://127.0.0.1:6969"]
+
+
+def test_unseeded_has_a_stable_hash_and_leaves_no_content(tmp_path):
+    size = PIECE_SIZE + 1000
+    first = make_unseeded(tmp_path / "work1", tmp_path / "cache1", size=size)
+    second = make_unseeded(tmp_path / "work2", tmp_path / "cache2", size=size)
+    assert first.info_hash == second.info_hash
+    assert first.seeded is False and first.size == size
+    assert first.files == [{"path": f"{UNSEEDED_NAME}.mp4", "length": size}]
+    for work in (tmp_path / "work1", tmp_path / "work2"):
+        assert list(work.iterdir()) == []               # the random content was deleted
+    # Cached: no content is even written again.
+    again = make_unseeded(tmp_path / "work3", tmp_path / "cache1", size=size)
+    assert again.info_hash == first.info_hash
+    assert not (tmp_path / "work3").exists()
+    assert make_unseeded(tmp_path / "work4", tmp_path / "cache1", size=size + 1).info_hash != first.info_hash
+
+
+def entry(name: str, info_hash: str, seeded: bool = True) -> CatalogEntry:
+    return CatalogEntry(name=name, info_hash=info_hash, torrent_file=f"{name}.torrent", content_path=f"{name}.mp4",
+                        main_file=f"{name}.mp4", size=10, total_size=10, files=[{"path": f"{name}.mp4", "length": 10}],
+                        seeded=seeded)
+
+
+def test_catalog_round_trip_and_lookup(tmp_path):
+    catalog = Catalog([entry("test-small-720p", "a" * 40), entry("test-multi-file", "b" * 40),
+                       entry(UNSEEDED_NAME, "c" * 40, seeded=False)])
+    path = tmp_path / "run" / "catalog.json"
+    catalog.save(path)
+    assert json.loads(path.read_text())[0]["name"] == "test-small-720p"
+    assert not path.with_suffix(".tmp").exists()
+    loaded = Catalog.load(path)
+    assert loaded == catalog
+    assert loaded.info_hashes == ["a" * 40, "b" * 40, "c" * 40]
+    assert loaded.get("test-multi-file").info_hash == "b" * 40
+    assert loaded.get("c" * 40).name == UNSEEDED_NAME
+    with pytest.raises(KeyError) as info:
+        loaded.get("test-nope")
+    message = str(info.value)
+    assert "test-nope" in message
+    for name in ("test-small-720p", "test-multi-file", UNSEEDED_NAME):
+        assert name in message
+
+
+def test_whitelist_is_sorted_lowercase_unique(tmp_path):
+    path = tmp_path / "deep" / "whitelist.txt"
+    tracker.write_whitelist(path, ["c" * 40, "A" * 40, "c" * 40, "b" * 40])
+    assert path.read_text() == f"{'a' * 40}\n{'b' * 40}\n{'c' * 40}\n"
+    tracker.write_whitelist(path, [])
+    assert path.read_text() == ""
+    assert not path.with_suffix(".tmp").exists()
+
+
+def test_whitelist_dedups_hashes_that_differ_only_in_case(tmp_path):
+    path = tmp_path / "whitelist.txt"
+    tracker.write_whitelist(path, ["B" * 40, "b" * 40])
+    assert path.read_text() == f"{'b' * 40}\n"
+
+
+def test_scrape_url_encodes_the_raw_20_bytes():
+    info_hash = "00ff2f3d26253f2b7e41614b7a20ce5f357b5586"     # contains '/', '=', '&', '?', '%', '+', ' '
+    url = tracker.scrape_url("http://127.0.0.1:6969", info_hash)
+    parts = urlsplit(url)
+    assert url.startswith("http://127.0.0.1:6969/scrape?info_hash=")
+    raw = parts.query.split("=", 1)[1]
+    assert "&" not in raw and "+" not in raw and " " not in raw and "#" not in raw
+    assert unquote_to_bytes(raw) == bytes.fromhex(info_hash)
+    assert len(unquote_to_bytes(raw)) == 20
+    assert parse_qs(parts.query, encoding="latin-1")["info_hash"][0].encode("latin-1") == bytes.fromhex(info_hash)
+
+
+def test_tracker_urls():
+    assert tracker.announce_url("http://h:1") == "http://h:1/announce"
+    assert tracker.stats_url("http://h:1") == "http://h:1/stats?mode=everything"
