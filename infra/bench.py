@@ -14,6 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from infra import PROJECT_ROOT
 from infra.config import Settings
 from infra.providers.local import LocalProvider
 from infra.suite.http import Client
@@ -30,9 +31,45 @@ def rss_mib(pid: int) -> float | None:
     return None
 
 
+def measure(client: Client, target: ReferenceTarget, large: dict, rounds: int, label: str) -> dict[str, object]:
+    """First byte of a fresh torrent, then at once a seek to 90 % (not downloaded yet),
+    then the same range again (cached)."""
+    size = large["mainFileSize"]
+    first_bytes, seeks, cached, progress = [], [], [], []
+    for _ in range(rounds):
+        source = json.loads(target.create_source(client, large["magnetURI"]).body)["id"]
+        url = target.stream_url_for(source)
+        headers = target.auth_headers(client)
+        deadline = time.monotonic() + 30
+        while any(t["infoHash"] == large["hash"] for t in target.active_torrents(client)):  # idle 1 s: fresh
+            if time.monotonic() > deadline:
+                raise TimeoutError("the backend did not drop the torrent within 30 s")
+            time.sleep(0.1)
+        first = client.request("GET", url, headers={**headers, "Range": "bytes=0-65535"})
+        if first.status != 206:
+            raise RuntimeError(f"{first.label} -> {first.status} after {first.elapsed:.2f}s {first.body[:200]!r}")
+        progress.append(next(t["downloaded"] / large["size"] for t in target.active_torrents(client) if t["infoHash"] == large["hash"]))
+        start = int(size * 0.9)
+        seek = client.request("GET", url, headers={**headers, "Range": f"bytes={start}-{start + 65535}"})
+        again = client.request("GET", url, headers={**headers, "Range": f"bytes={start}-{start + 65535}"})
+        for exchange in (first, seek, again):
+            if exchange.status != 206:
+                raise RuntimeError(f"{exchange.label} -> {exchange.status} {exchange.error or ''}")
+        first_bytes.append(first.first_byte_after)
+        seeks.append(seek.elapsed)
+        cached.append(again.elapsed)
+    ms = lambda values: f"median {statistics.median(values) * 1000:.1f}, max {max(values) * 1000:.1f}"
+    return {
+        f"[{label}] first byte of a fresh torrent (ms, {rounds} runs)": ms(first_bytes),
+        f"[{label}] share of the file downloaded when the seek was sent (max)": f"{max(progress):.0%}",
+        f"[{label}] seek to 90 % of the large video (ms)": ms(seeks),
+        f"[{label}] the same range again, cached (ms)": ms(cached),
+    }
+
+
 def main(rounds: int = 5) -> int:
     with tempfile.TemporaryDirectory(prefix="swarmspec-bench-") as tmp:
-        settings = Settings(run_dir=Path(tmp) / "run", reports_dir=Path(tmp) / "reports", idle_timeout=1.0)
+        settings = Settings(run_dir=Path(tmp) / "run", reports_dir=PROJECT_ROOT / "reports" / "bench", idle_timeout=1.0)
         provider = LocalProvider(settings, progress=False)
         started = time.monotonic()
         endpoints = provider.up()
@@ -43,27 +80,11 @@ def main(rounds: int = 5) -> int:
             torrents = {t["name"]: t for t in json.loads(client.request("GET", f"{endpoints.seeder}/torrents").body)}
             large = torrents["test-large-4k"]
             size = large["mainFileSize"]
-            first_bytes, seeks, cached = [], [], []
-            for _ in range(rounds):
-                source = json.loads(target.create_source(client, large["magnetURI"]).body)["id"]
-                url = target.stream_url_for(source)
-                headers = target.auth_headers(client)
-                # fresh torrent: wait until the backend has dropped it (idle timeout 1 s)
-                while any(t["infoHash"] == large["hash"] for t in target.active_torrents(client)):
-                    time.sleep(0.1)
-                first = client.request("GET", url, headers={**headers, "Range": "bytes=0-65535"})
-                progress = next(t["progress"] for t in target.active_torrents(client) if t["infoHash"] == large["hash"])
-                start = int(size * 0.9)
-                seek = client.request("GET", url, headers={**headers, "Range": f"bytes={start}-{start + 65535}"})
-                again = client.request("GET", url, headers={**headers, "Range": f"bytes={start}-{start + 65535}"})
-                first_bytes.append(first.first_byte_after)
-                seeks.append((seek.elapsed, progress))
-                cached.append(again.elapsed)
-            figures["first byte, fresh torrent (ms, median of %d)" % rounds] = round(statistics.median(first_bytes) * 1000, 1)
-            figures["first byte, fresh torrent (ms, max)"] = round(max(first_bytes) * 1000, 1)
-            figures["seek to 90%, not yet downloaded (ms, median)"] = round(statistics.median(s for s, _ in seeks) * 1000, 1)
-            figures["torrent progress when the seek was sent (max)"] = max(p for _, p in seeks)
-            figures["same range again, cached (ms, median)"] = round(statistics.median(cached) * 1000, 1)
+            for limit in (0, 2_000_000):
+                client.request("PUT", f"{endpoints.seeder}/settings", json_body={"uploadRateLimit": limit})
+                label = "unlimited swarm" if not limit else f"swarm limited to {limit / 1e6:g} MB/s"
+                figures.update(measure(client, target, large, rounds, label))
+            client.request("PUT", f"{endpoints.seeder}/settings", json_body={"uploadRateLimit": 0})
             for name, service in provider.services.items():
                 figures[f"RSS {name} (MiB)"] = round(rss_mib(service.pid) or 0, 1)
         finally:

@@ -16,8 +16,8 @@ from aiohttp import web
 
 from infra import http_media, ranges
 from infra.backend import auth
-from infra.backend.engine import Engine, InvalidMagnet, StreamTimeout, magnet_info_hash, main_file
-from infra.backend.store import SourceStore
+from infra.backend.engine import ActiveTorrent, Engine, InvalidMagnet, StreamTimeout, magnet_info_hash, main_file
+from infra.backend.store import Source, SourceStore
 from infra.service import json_error
 
 log = logging.getLogger("backend")
@@ -173,11 +173,12 @@ async def torrent_metadata(request: web.Request) -> web.Response:
     body = await _json_body(request)
     engine = request.app[ENGINE]
     try:
-        active = engine.add(body.get("magnetUri"))
+        active = await engine.add(body.get("magnetUri"))
     except InvalidMagnet as exc:
         return json_error(400, str(exc), field="magnetUri")
     try:
-        ti = await engine.metadata(active, request.app[OPTIONS].metadata_timeout)
+        with engine.viewing(active):
+            ti = await engine.metadata(active, request.app[OPTIONS].metadata_timeout)
     except StreamTimeout as exc:
         return json_error(504, str(exc))
     fs = ti.layout()
@@ -223,7 +224,13 @@ async def stream(request: web.Request) -> web.StreamResponse:
     if claims is not None and claims.get("sub") != key and claims.get("ih") != key.lower():
         return json_error(403, "this stream token opens another source")
 
-    active = engine.add(magnet)
+    active = await engine.add(magnet)
+    with engine.viewing(active):
+        return await _stream_torrent(request, engine, options, active, source, info_hash)
+
+
+async def _stream_torrent(request: web.Request, engine: Engine, options: Options, active: ActiveTorrent,
+                          source: Source | None, info_hash: str) -> web.StreamResponse:
     try:
         ti = await engine.metadata(active, options.stream_timeout)
     except StreamTimeout as exc:

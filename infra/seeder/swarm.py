@@ -42,6 +42,12 @@ class Swarm:
             seed_choking_algorithm=1,  # fastest_upload
             unchoke_slots_limit=-1,
         )
+        # libtorrent puts peers on a local network (loopback included) in a peer class
+        # without rate limits, which would make the upload limit a no-op in this swarm:
+        # every address goes into the global class, so the limit applies to everyone.
+        everyone = lt.ip_filter()
+        everyone.add_rule("0.0.0.0", "255.255.255.255", 1 << lt.session.global_peer_class_id)
+        self.session.set_peer_class_filter(everyone)
         for entry in self.catalog.entries:
             handle = None
             if entry.seeded:
