@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -66,6 +67,12 @@ class LocalLayout:
     def admin_ip(self) -> str:
         return self.settings.host
 
+    @property
+    def run_state_dir(self) -> Path:
+        """State of this run only (the backend's SQLite and downloads), so two runs on one
+        machine never share a database; removed by down()."""
+        return self.prepared.run_dir / "runs" / self.run_id
+
     def port(self, service: str) -> int:
         return self.ports[service]
 
@@ -74,7 +81,7 @@ class LocalLayout:
         paths = {
             "catalog": p.catalog_file, "media": p.media_dir, "torrents": p.torrent_dir,
             "whitelist": p.whitelist, "run": p.run_dir, "credentials": p.credentials_file,
-            "backend-data": p.run_dir / "backend",
+            "backend-data": self.run_state_dir / "backend",
         }
         return str(Path(paths[what]).resolve())
 
@@ -210,12 +217,13 @@ class LocalProvider:
         self.run_id = uuid.uuid4().hex[:8]
         self.services: dict[str, LocalService] = {}
         self.endpoints: Endpoints | None = None
+        self.layout: LocalLayout | None = None
 
     def up(self) -> Endpoints:
         """Prepare, then start every service in dependency order. On any failure, what
         was started is stopped again before the error propagates."""
         prepared = prepare(self.settings, progress=self.progress)
-        layout = LocalLayout(prepared, self.settings, self.run_id)
+        layout = self.layout = LocalLayout(prepared, self.settings, self.run_id)
         env = {**os.environ, **self.settings.as_env(), "PYTHONUNBUFFERED": "1",
                "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
         logs = self.settings.logs_dir
@@ -244,3 +252,5 @@ class LocalProvider:
     def down(self) -> None:
         for service in reversed(list(self.services.values())):
             service.stop()
+        if self.layout is not None:
+            shutil.rmtree(self.layout.run_state_dir, ignore_errors=True)

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from infra import service
 from infra.catalog import Catalog
+from infra.config import Settings
 from infra.seeder.swarm import Swarm
 
 REANNOUNCE_SECONDS = 2.0
@@ -112,7 +113,8 @@ def main() -> None:
     parser.add_argument("--torrent-dir", type=Path, required=True)
     parser.add_argument("--tracker", required=True, help="announce URL, e.g. http://127.0.0.1:6969/announce")
     parser.add_argument("--peer-host", default=None, help="interface for BitTorrent peers (default: --host)")
-    parser.add_argument("--upload-rate-limit", type=int, default=0)
+    parser.add_argument("--upload-rate-limit", type=int, default=Settings.from_env().upload_rate_limit,
+                        help="bytes/s, 0 = unlimited (default: SWARMSPEC_UPLOAD_RATE_LIMIT)")
     args = parser.parse_args()
     log = service.setup_logging("seeder")
     swarm = Swarm(Catalog.load(args.catalog), args.media_dir, args.torrent_dir, args.tracker,
