@@ -105,15 +105,11 @@ def before_scenario(context, scenario):
         reason = "the suite attached to a running ecosystem and cannot stop or restart its services"
         scenario.skip(reason)   # behave prints the reason; the scenario counts as skipped
         return
-    if "docker" in scenario.effective_tags and endpoints_provider(world) != "docker":
+    if "docker" in scenario.effective_tags and world.endpoints.provider != "docker":
         reason = "needs the docker ecosystem (-D ecosystem=docker)"
         scenario.skip(reason)   # behave prints the reason; the scenario counts as skipped
         return
     context.viewer = Viewer(Client(on_exchange=reporting.attach_exchange), world.target)
-
-
-def endpoints_provider(world: World) -> str:
-    return world.endpoints.provider
 
 
 def after_scenario(context, scenario):

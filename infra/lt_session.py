@@ -60,7 +60,3 @@ def new_session(host: str = "127.0.0.1", user_agent: str = "swarmspec", **overri
     settings = isolated_settings(host, user_agent)
     settings.update(overrides)
     return lt.session(settings)
-
-
-def listen_port(session: lt.session) -> int:
-    return session.listen_port()

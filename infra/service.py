@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import signal
 import sys
@@ -63,7 +62,3 @@ def run(app_factory: Callable[[], Awaitable[web.Application]], host: str, port: 
         await runner.cleanup()
 
     asyncio.run(main())
-
-
-def dumps(value: object) -> str:
-    return json.dumps(value, sort_keys=True)

@@ -12,6 +12,7 @@ import hashlib
 import random
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import libtorrent as lt
 
@@ -30,11 +31,12 @@ class TorrentInfo:
     seeded: bool
 
     def magnet(self, trackers: list[str]) -> str:
-        from urllib.parse import quote
+        return magnet_uri(self.info_hash, self.name, trackers)
 
-        parts = [f"xt=urn:btih:{self.info_hash}", f"dn={quote(self.name)}"]
-        parts += [f"tr={quote(t, safe='')}" for t in trackers]
-        return "magnet:?" + "&".join(parts)
+
+def magnet_uri(info_hash: str, name: str, trackers: list[str]) -> str:
+    parts = [f"xt=urn:btih:{info_hash}", f"dn={quote(name)}"] + [f"tr={quote(t, safe='')}" for t in trackers]
+    return "magnet:?" + "&".join(parts)
 
 
 def make_torrent(content: Path, cache_dir: Path, cache_key: str, seeded: bool = True) -> TorrentInfo:

@@ -26,18 +26,6 @@ def opentracker_binary() -> str:
     return path
 
 
-def command(host: str, port: int, whitelist: Path, admin_ip: str, workdir: Path) -> list[str]:
-    return [
-        opentracker_binary(),
-        "-i", host,
-        "-p", str(port),   # HTTP
-        "-P", str(port),   # UDP
-        "-w", str(whitelist.resolve()),
-        "-A", admin_ip,
-        "-d", str(workdir.resolve()),
-    ]
-
-
 def write_whitelist(path: Path, info_hashes: list[str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")

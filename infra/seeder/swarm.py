@@ -8,7 +8,7 @@ from pathlib import Path
 
 import libtorrent as lt
 
-from infra import lt_session
+from infra import lt_session, torrents
 from infra.catalog import Catalog, CatalogEntry
 
 log = logging.getLogger("seeder")
@@ -108,10 +108,7 @@ class Swarm:
         self.session.apply_settings({"upload_rate_limit": limit})
 
     def magnet(self, entry: CatalogEntry) -> str:
-        from urllib.parse import quote
-
-        return (f"magnet:?xt=urn:btih:{entry.info_hash}&dn={quote(entry.name)}"
-                f"&tr={quote(self.tracker_url, safe='')}")
+        return torrents.magnet_uri(entry.info_hash, entry.name, [self.tracker_url])
 
     def describe(self, seed: Seed) -> dict:
         status = seed.handle.status() if seed.handle is not None else None
