@@ -1,5 +1,9 @@
 """All configuration in one place: environment variables with documented defaults.
 
+The defaults are the test swarm's: timeouts, idle time and stream-token lifetime of a
+few seconds, so that the scenarios about them take seconds, both when the suite starts
+the swarm and when it attaches to one started by `python -m infra up`.
+
 Every knob is a ``SWARMSPEC_*`` environment variable; `Settings.from_env` reads them
 once and the rest of the code receives typed values. The README's configuration
 table is generated from `FIELDS` (``python -m infra config``), so the two cannot drift.
@@ -32,15 +36,15 @@ class Settings:
     #: Deadline for a service to exit after SIGTERM before it is killed.
     stop_timeout: float = 5.0
     #: Backend: seconds to wait for torrent metadata or the first piece of a range before 504.
-    stream_timeout: float = 4.0
+    stream_timeout: float = 3.0
     #: Backend: seconds to wait for metadata in POST /api/torrents/metadata before 504.
-    metadata_timeout: float = 4.0
+    metadata_timeout: float = 3.0
     #: Backend: a torrent not streamed for this many seconds is removed.
-    idle_timeout: float = 300.0
+    idle_timeout: float = 3.0
     #: Backend: lifetime of a login JWT, in seconds.
     token_ttl: float = 3600.0
     #: Backend: lifetime of a stream token (?token=), in seconds.
-    stream_token_ttl: float = 300.0
+    stream_token_ttl: float = 3.0
     #: Backend admin login. Empty: generated into <run_dir>/credentials.json.
     admin_email: str = ""
     #: Backend admin password. Empty: generated into <run_dir>/credentials.json.

@@ -124,7 +124,7 @@ class ReferenceTarget(Target):
         exchange = client.request("GET", f"{self.base_url}/api/torrents", headers=self.auth_headers(client),
                                   record=record)
         if exchange.status != 200:
-            raise TargetError(f"listing torrents failed: {exchange.status}")
+            raise TargetError(f"listing torrents at {self.base_url} failed: {exchange.status or exchange.error}")
         return json.loads(exchange.body)
 
 
