@@ -6,11 +6,12 @@ Feature: Access control
   Background:
     Given the swarm is seeding the test videos
 
-  @critical
+  @critical @allure.label.story:API-tokens
   Scenario: A viewer without credentials is refused
     When an anonymous viewer plays the small video
     Then the response status is 401
 
+  @allure.label.story:API-tokens
   Scenario Outline: A viewer with <a bad token> is refused
     When a viewer with <a bad token> plays the small video
     Then the response status is 401
@@ -23,17 +24,20 @@ Feature: Access control
       | a garbage token                  |
       | an expired stream token          |
 
+  @allure.label.story:API-tokens
   Scenario: A wrong password gets no token
     When someone logs in with a wrong password
     Then the response status is 401
     And the answer holds no token
 
+  @allure.label.story:Stream-tokens
   Scenario: A stream token in the URL plays the video, as a <video> element needs
     Given the viewer holds a stream token for the small video
     When the viewer's video element plays the small video with that token
     Then the response status is 200
     And the body is exactly the small video
 
+  @allure.label.story:Stream-tokens
   Scenario: A stream token for one source does not open another
     Given the viewer holds a stream token for the small video
     When the viewer uses that token to play the large video

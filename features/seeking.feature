@@ -8,7 +8,7 @@ Feature: Seeking inside a video
   Background:
     Given the swarm is seeding the test videos
 
-  @critical
+  @critical @allure.label.story:Byte-ranges
   Scenario Outline: The viewer asks for <what> of the large video
     When the viewer sends "Range: <range>" for the large video
     Then the response status is 206
@@ -36,10 +36,12 @@ Feature: Seeking inside a video
       | exactly one piece           | bytes={piece}-{2*piece-1}     | bytes {piece}-{2*piece-1}/{size}       |
       | three pieces, misaligned    | bytes={5*piece-1}-{8*piece}   | bytes {5*piece-1}-{8*piece}/{size}     |
 
+  @allure.label.story:Player-behaviour
   Scenario: A viewer seeks forward and back through the large video, as a player does
     When the viewer watches the large video, seeking to 10%, 75%, 30%, 95% and back to 0%
     Then every answer is 206 with the exact bytes of the large video
 
+  @allure.label.story:Player-behaviour
   Scenario: A player reads the index at the end of the medium video before playing
     Given the medium video keeps its index at the end of the file
     When the viewer's player reads the head, then the index at the end, then plays from the start
