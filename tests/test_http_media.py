@@ -209,6 +209,17 @@ def test_options_preflight(media):
     run(media, scenario)
 
 
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
+def test_methods_other_than_get_head_options_are_405(media, method):
+    async def scenario(client):
+        response = await client.request(method, "/files/clip.mp4")
+        assert response.status == 405
+        assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+        assert await response.read() != DATA
+
+    run(media, scenario)
+
+
 @pytest.mark.parametrize("target", [
     "/files/../secret.txt",
     "/files/..%2Fsecret.txt",

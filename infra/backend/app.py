@@ -250,6 +250,8 @@ async def _stream_torrent(request: web.Request, engine: Engine, options: Options
             await engine.first_piece_ready(active, file, start, options.stream_timeout)
         except StreamTimeout as exc:
             return json_error(504, str(exc))
+        except OSError as exc:  # libtorrent could not read a piece it had
+            return json_error(502, f"reading the torrent failed: {exc}")
 
     def read(s: int, e: int):
         return engine.read(active, file, s, e, options.stream_timeout, options.stream_timeout)

@@ -54,6 +54,8 @@ def make_app(media_dir: Path, catalog: Catalog | None) -> web.Application:
     async def serve(request: web.Request, path: Path) -> web.StreamResponse:
         if request.method == "OPTIONS":
             return http_media.preflight()
+        if request.method not in ("GET", "HEAD"):
+            raise web.HTTPMethodNotAllowed(request.method, ["GET", "HEAD", "OPTIONS"])
         rep = representation(path)
         decision = http_media.decide(request, rep)
         return await http_media.respond(request, rep, decision, file_reader(path))
