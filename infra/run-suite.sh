@@ -11,8 +11,11 @@ bash infra/setup.sh
 reports=${SWARMSPEC_REPORTS_DIR:-reports}
 export SWARMSPEC_REPORTS_DIR=$reports
 results=$reports/allure-results
-rm -rf "$results" "$reports/junit" "$reports/allure-report"
+rm -rf "$results" "$reports/junit"
 mkdir -p "$results" "$reports/junit"
+# Keep Allure's history (trend charts) from the previous report, then start afresh.
+if [ -d "$reports/allure-report/history" ]; then cp -r "$reports/allure-report/history" "$results/history"; fi
+rm -rf "$reports/allure-report"
 
 # Pretty in a terminal, compact progress in CI or when piped.
 format=pretty
