@@ -1,7 +1,6 @@
 """All configuration in one place: environment variables with documented defaults.
 
-The defaults are the test swarm's: timeouts, idle time and stream-token lifetime of a
-few seconds, so that the scenarios about them take seconds, both when the suite starts
+The defaults are the test swarm's: timeouts and idle time of a few seconds, so that the scenarios about them take seconds, both when the suite starts
 the swarm and when it attaches to one started by `python -m infra up`.
 
 Every knob is a ``SWARMSPEC_*`` environment variable; `Settings.from_env` reads them
@@ -44,7 +43,7 @@ class Settings:
     #: Backend: lifetime of a login JWT, in seconds.
     token_ttl: float = 3600.0
     #: Backend: lifetime of a stream token (?token=), in seconds.
-    stream_token_ttl: float = 3.0
+    stream_token_ttl: float = 300.0
     #: Backend admin login. Empty: generated into <run_dir>/credentials.json.
     admin_email: str = ""
     #: Backend admin password. Empty: generated into <run_dir>/credentials.json.

@@ -23,7 +23,7 @@ def step_bad_token(context, kind, video):
     ref = context.world.library[video]
     url = target.stream_url(client, ref)
     if kind == "an expired stream token":
-        token = target.stream_token(client, target.source_id(client, ref))
+        token = target.stream_token(client, target.source_id(client, ref), lifetime=1)
         forged_tokens.wait_until_expired(token)
         context.viewer.anonymous = True
         context.viewer.get(f"{url}?token={quote(token)}")

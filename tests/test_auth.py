@@ -82,7 +82,7 @@ def test_api_token_verifies():
 
 def test_stream_token_verifies_for_streams_only():
     tokens = issuer()
-    token = tokens.stream_token("source-id", "ab" * 20)
+    token, _ = tokens.stream_token("source-id", "ab" * 20)
     claims = tokens.verify(token, STREAM_AUDIENCE)
     assert (claims["sub"], claims["ih"]) == ("source-id", "ab" * 20)
     assert claims["exp"] - claims["iat"] == 300
@@ -102,7 +102,7 @@ def test_expired_token_is_rejected():
     with pytest.raises(Unauthorized, match="expired"):
         issuer().verify(old.api_token("admin"), API_AUDIENCE)
     with pytest.raises(Unauthorized, match="expired"):
-        issuer().verify(old.stream_token("s", "ab" * 20), STREAM_AUDIENCE)
+        issuer().verify(old.stream_token("s", "ab" * 20)[0], STREAM_AUDIENCE)
     # ... while one issued a moment ago is still fine.
     recent = issuer(clock=lambda: time.time() - 60)
     assert issuer().verify(recent.api_token("admin"), API_AUDIENCE)["sub"] == "admin"
@@ -119,7 +119,7 @@ def test_tampered_signature_is_rejected():
 
 def test_tampered_payload_is_rejected():
     tokens = issuer()
-    header, payload, signature = tokens.stream_token("source-a", "aa" * 20).split(".")
+    header, payload, signature = tokens.stream_token("source-a", "aa" * 20)[0].split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     claims["sub"] = "source-b"
     forged = f"{header}.{b64url(json.dumps(claims).encode())}.{signature}"
@@ -186,3 +186,14 @@ def test_signing_key_persists_in_the_data_dir(tmp_path):
 ])
 def test_bearer(header, expected):
     assert bearer(header) == expected
+
+
+def test_a_stream_token_may_be_asked_shorter_never_longer():
+    tokens = issuer()
+    _, ttl = tokens.stream_token("s", "ab" * 20, lifetime=1)
+    assert ttl == 1
+    _, ttl = tokens.stream_token("s", "ab" * 20, lifetime=10 ** 9)
+    assert ttl == int(tokens.stream_ttl)
+    token, ttl = tokens.stream_token("s", "ab" * 20)
+    claims = tokens.verify(token, STREAM_AUDIENCE)
+    assert claims["exp"] - claims["iat"] == ttl == int(tokens.stream_ttl)

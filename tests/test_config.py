@@ -20,7 +20,7 @@ def test_defaults():
     assert s.host == "127.0.0.1"
     assert s.start_timeout == 30.0 and s.stop_timeout == 5.0
     assert s.stream_timeout == 3.0 and s.metadata_timeout == 3.0
-    assert s.idle_timeout == 3.0 and s.stream_token_ttl == 3.0
+    assert s.idle_timeout == 3.0 and s.stream_token_ttl == 300.0
     assert s.upload_rate_limit == 0
     assert s.admin_email == "" and s.admin_password == ""
     assert s.provider == "local"

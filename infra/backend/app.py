@@ -162,9 +162,13 @@ async def stream_token(request: web.Request) -> web.Response:
     source = request.app[STORE].get(request.match_info["id"])
     if source is None:
         return json_error(404, f"no source {request.match_info['id']}")
-    tokens = request.app[TOKENS]
-    token = tokens.stream_token(source.id, source.infoHash)
-    return web.json_response({"token": token, "expiresIn": int(tokens.stream_ttl),
+    lifetime = None
+    if request.can_read_body:
+        lifetime = (await _json_body(request)).get("expiresIn")
+        if lifetime is not None and (not isinstance(lifetime, (int, float)) or lifetime <= 0):
+            return json_error(400, "expiresIn must be a positive number of seconds", field="expiresIn")
+    token, ttl = request.app[TOKENS].stream_token(source.id, source.infoHash, lifetime)
+    return web.json_response({"token": token, "expiresIn": ttl,
                               "streamUrl": f"/api/stream/{source.id}?token={quote(token)}"}, status=201)
 
 

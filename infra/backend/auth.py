@@ -77,10 +77,13 @@ class TokenIssuer:
         return jwt.encode({"sub": subject, "aud": API_AUDIENCE, "iat": now, "exp": now + int(self.api_ttl)},
                           self.secret, algorithm=ALGORITHM)
 
-    def stream_token(self, source_id: str, info_hash: str) -> str:
+    def stream_token(self, source_id: str, info_hash: str, lifetime: float | None = None) -> tuple[str, int]:
+        """A token for one source and its lifetime: the configured one, or shorter if asked."""
+        ttl = int(self.stream_ttl if lifetime is None else max(1, min(lifetime, self.stream_ttl)))
         now = int(self.clock())
-        return jwt.encode({"sub": source_id, "ih": info_hash, "aud": STREAM_AUDIENCE, "iat": now,
-                           "exp": now + int(self.stream_ttl)}, self.secret, algorithm=ALGORITHM)
+        token = jwt.encode({"sub": source_id, "ih": info_hash, "aud": STREAM_AUDIENCE, "iat": now,
+                            "exp": now + ttl}, self.secret, algorithm=ALGORITHM)
+        return token, ttl
 
     def verify(self, token: str, audience: str) -> dict:
         try:

@@ -107,9 +107,10 @@ class ReferenceTarget(Target):
     def stream_url_for(self, key: str) -> str:
         return f"{self.base_url}/api/stream/{key}"
 
-    def stream_token(self, client: Client, source_id: str) -> str:
+    def stream_token(self, client: Client, source_id: str, lifetime: float | None = None) -> str:
+        body = {"expiresIn": lifetime} if lifetime is not None else None
         exchange = client.request("POST", f"{self.base_url}/api/sources/{source_id}/stream-token",
-                                  headers=self.auth_headers(client))
+                                  headers=self.auth_headers(client), json_body=body)
         if exchange.status not in (200, 201):
             raise TargetError(f"no stream token for {source_id}: {exchange.status} {exchange.body[:200]!r}")
         return json.loads(exchange.body)["token"]
