@@ -3,7 +3,8 @@
 up      prepare the videos and torrents, start the ecosystem, print its endpoints as JSON,
         write them to <run_dir>/endpoints.json, and keep running until Ctrl-C or `down`.
 status  check every service of the running ecosystem (exit 1 if one is unhealthy).
-down    stop the ecosystem started by `up` (signals its process, waits for it to exit).
+down    stop the ecosystem started by `up` (signals its process, waits for it to exit);
+        with --provider docker also remove the containers and networks of killed runs.
 config  print the configuration variables with their values.
 """
 
@@ -91,7 +92,8 @@ def cmd_status(settings: Settings) -> int:
     except FileNotFoundError as exc:
         print(exc, file=sys.stderr)
         return 1
-    health = {"backend": "/health", "seeder": "/health", "range_server": "/health", "tracker": "/stats?mode=everything"}
+    # The tracker by /scrape: its /stats answers only to -A addresses, which a container's host is not.
+    health = {"backend": "/health", "seeder": "/health", "range_server": "/health", "tracker": "/scrape"}
     report, ok = {}, True
     for name, path in health.items():
         url = getattr(endpoints, name) + path
@@ -149,7 +151,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "status":
         return cmd_status(settings)
     if args.command == "down":
-        return cmd_down(settings)
+        status = cmd_down(settings)
+        if (args.provider or settings.provider) == "docker":
+            # also what killed runs left behind (containers/networks whose owner is gone)
+            from infra.providers.docker import DockerProvider, DockerUnavailable
+
+            try:
+                DockerProvider.cleanup_stale(settings)
+            except DockerUnavailable as exc:
+                print(f"no leftovers removed: {exc}", file=sys.stderr)
+        return status
     return cmd_config()
 
 

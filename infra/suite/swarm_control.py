@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+from urllib.parse import quote_from_bytes
 
 from infra import tracker
 from infra.endpoints import Endpoints
@@ -13,7 +15,9 @@ from infra.waits import NotReady, Wait
 
 
 class NoControl(RuntimeError):
-    """The suite attached to an ecosystem it does not own, so it cannot restart services."""
+    """The suite cannot do this to the swarm: it attached to an ecosystem it does not own
+    (no restarts), or the provider lacks the fault (the local one cannot pause or
+    disconnect a service)."""
 
 
 class SwarmControl:
@@ -100,6 +104,84 @@ class SwarmControl:
         service = self.service(name)
         if not service.is_running():
             service.start()
+
+    # -- fault injection (the docker provider's service handles) ------------------------
+
+    def pause_service(self, name: str) -> None:
+        """Freeze the service: every process stopped, its address and connections kept."""
+        self._fault(name, "pause", "freeze")()
+
+    def unpause_service(self, name: str) -> None:
+        """Thaw a frozen service; returns once it is healthy again."""
+        self._fault(name, "unpause", "thaw")()
+
+    def disconnect_service(self, name: str) -> None:
+        """Cut the service off the swarm's network."""
+        self._fault(name, "disconnect", "cut off the network")()
+
+    def reconnect_service(self, name: str) -> None:
+        """Back on the network under its name and address; returns once it is healthy again."""
+        self._fault(name, "reconnect", "reconnect")()
+
+    def restore_service(self, name: str, library=None) -> None:
+        """Undo any fault (for clean-ups): running, thawed, connected and healthy; with the
+        library, a seeder is also listed at its current address for every seeded video, so
+        the next scenario does not race its re-announce."""
+        service = self.service(name)
+        heal = getattr(service, "heal", None)
+        if heal is None:
+            self.ensure_running(name)
+            return
+        heal()
+        if name == "seeder" and library is not None:
+            client = Client()
+            try:
+                for ref in library.seeded():
+                    self.wait_until_tracker_lists_seeder(client, ref.info_hash)
+            finally:
+                client.close()
+
+    def peers_known_to_tracker(self, client: Client, info_hash: str) -> set[tuple[str, int]]:
+        """The addresses the tracker hands out for this torrent. opentracker tells them only
+        in answer to an announce, so this announces as a leecher on port 0 (which no peer
+        connects to) and withdraws at once (event=stopped)."""
+        query = (f"{self.endpoints.tracker}/announce?info_hash={quote_from_bytes(bytes.fromhex(info_hash))}"
+                 f"&peer_id=-SW0000-swarmcontrol&port=0&uploaded=0&downloaded=0&left=1&compact=1&numwant=200")
+        exchange = client.request("GET", query, record=False, deadline=5, read_timeout=3)
+        client.request("GET", query + "&event=stopped", record=False, deadline=5, read_timeout=3)
+        match = re.search(rb"5:peers(\d+):", exchange.body) if exchange.status == 200 else None
+        if match is None:
+            raise NotReady(f"tracker announce -> {exchange.status or exchange.error} {exchange.body[:100]!r}")
+        raw = exchange.body[match.end():match.end() + int(match[1])]
+        return {(socket.inet_ntoa(raw[i:i + 4]), int.from_bytes(raw[i + 4:i + 6], "big")) for i in range(0, len(raw), 6)}
+
+    def wait_until_tracker_lists_seeder(self, client: Client, info_hash: str, timeout: float = 15.0) -> None:
+        """The tracker hands out the seeder's current address. After a cut-off the seeder's
+        libtorrent listens on a new port while the tracker still lists the old one, so a
+        seeder count from the scrape proves nothing; this compares addresses (the provider
+        must tell where the seeder listens, else it falls back to the scrape)."""
+        seeder = self.service("seeder")
+        where = getattr(seeder, "peer_endpoints", None)
+        if where is None:
+            self.wait_until_tracker_knows(client, info_hash, timeout)
+            return
+
+        def probe() -> set[tuple[str, int]]:
+            listening, listed = where(), self.peers_known_to_tracker(client, info_hash)
+            if not listening & listed:
+                raise NotReady(f"the seeder listens at {sorted(listening)}; the tracker lists {sorted(listed)}")
+            return listening & listed
+
+        Wait(service="seeder", what=f"the tracker to list the seeder's current address for {info_hash}",
+             probe=probe, timeout=timeout, interval=0.2, log_tail=lambda: self.log_tail("seeder")).run()
+
+    def _fault(self, name: str, action: str, verb: str):
+        service = self.service(name)
+        method = getattr(service, action, None)
+        if method is None:
+            raise NoControl(f"the {self.endpoints.provider} provider cannot {verb} the {name}; "
+                            "faults like this need the docker ecosystem (-D ecosystem=docker)")
+        return method
 
     def service(self, name: str):
         if self.provider is None:

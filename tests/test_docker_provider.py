@@ -1,0 +1,294 @@
+"""The docker ecosystem (infra/providers/docker.py): the same swarm as containers.
+
+Skipped, with the reason, when no Docker engine answers (start one with
+``infra/docker/ensure-engine.sh`` as root). With an engine and warm images the
+module takes ~20 s: one ecosystem for most tests, plus a failing start and a
+leftover clean-up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+import videos
+from infra import ecosystem
+from infra.config import Settings
+from infra.endpoints import Endpoints
+
+docker = pytest.importorskip("docker", reason="docker SDK not installed (pip install -r requirements.txt)")
+
+from infra.providers import docker as dp  # noqa: E402  (after the importorskip)
+
+pytestmark = pytest.mark.integration
+
+STREAM_TIMEOUT = 3.0
+RANGE = (1048576, 1056767)
+
+
+def _engine_or_skip():
+    try:
+        client = dp.connect(timeout=10)
+    except dp.DockerUnavailable as exc:
+        pytest.skip(f"{exc}")
+    return client
+
+
+@pytest.fixture(scope="module")
+def client():
+    c = _engine_or_skip()
+    yield c
+    c.close()
+
+
+def settings_in(base: Path, **overrides) -> Settings:
+    values = dict(run_dir=base / "run", reports_dir=base / "reports", stream_timeout=STREAM_TIMEOUT,
+                  metadata_timeout=STREAM_TIMEOUT, start_timeout=30.0)
+    return Settings(**{**values, **overrides})
+
+
+def labelled(client, run_id: str) -> tuple[list, list]:
+    selector = {"label": f"{dp.LABEL_RUN}={run_id}"}
+    return client.containers.list(all=True, filters=selector), client.networks.list(filters=selector)
+
+
+def login(endpoints: Endpoints, http: requests.Session) -> str:
+    creds = json.loads(Path(endpoints.credentials_file).read_text())
+    reply = http.post(endpoints.backend + "/api/auth/login", json=creds, timeout=10)
+    assert reply.status_code == 200, reply.text
+    return reply.json()["token"]
+
+
+@dataclass
+class Eco:
+    provider: dp.DockerProvider
+    endpoints: Endpoints
+    http: requests.Session
+    token: str
+
+    def api(self, method: str, path: str, **kwargs) -> requests.Response:
+        kwargs.setdefault("timeout", 30)
+        headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
+        return self.http.request(method, self.endpoints.backend + path, headers=headers, **kwargs)
+
+    def seeder_entry(self, name: str) -> dict:
+        torrents = self.http.get(self.endpoints.seeder + "/torrents", timeout=10).json()
+        return next(t for t in torrents if t["name"] == name)
+
+    def source_for(self, name: str) -> dict:
+        entry = self.seeder_entry(name)
+        reply = self.api("POST", "/api/sources", json={"magnetUri": entry["magnetURI"], "size": entry["mainFileSize"]})
+        assert reply.status_code == 201, reply.text
+        return reply.json()
+
+    def container(self, name: str):
+        service = self.provider.service(name)
+        service.container.reload()
+        return service.container
+
+
+@pytest.fixture(scope="module")
+def base():
+    path = Path(tempfile.mkdtemp(prefix="swarmspec-docker-test-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def eco(client, base):
+    provider = dp.DockerProvider(settings_in(base), progress=False)
+    http = requests.Session()
+    try:
+        endpoints = provider.up()
+        yield Eco(provider, endpoints, http, login(endpoints, http))
+    finally:
+        http.close()
+        provider.down()
+
+
+@pytest.fixture(scope="module")
+def manifest():
+    return videos.load_manifest()
+
+
+# -- the ecosystem as started ------------------------------------------------------------
+
+def test_every_service_is_a_healthy_labelled_container(eco, client):
+    run = eco.provider.run_id
+    endpoints = eco.endpoints
+    assert endpoints.provider == "docker" and endpoints.run_id == run
+    assert endpoints.tracker_announce == "http://tracker:6969/announce"
+    containers, networks = labelled(client, run)
+    assert [n.name for n in networks] == [f"swarmspec-{run}"]
+    assert {c.name for c in containers} == {f"swarmspec-{run}-{s.name}" for s in ecosystem.SERVICES}
+    for spec in ecosystem.SERVICES:
+        attrs = eco.container(spec.name).attrs
+        assert attrs["State"]["Health"]["Status"] == "healthy", spec.name
+        assert attrs["Config"]["Labels"][dp.LABEL_SERVICE] == spec.name
+        assert attrs["HostConfig"]["Init"] is True
+        assert spec.name in attrs["NetworkSettings"]["Networks"][f"swarmspec-{run}"]["Aliases"]
+        published = {port: bindings for port, bindings in attrs["NetworkSettings"]["Ports"].items() if bindings}
+        assert list(published) == dp.published_ports(spec), spec.name
+        assert all(b["HostIp"] == "127.0.0.1" for bindings in published.values() for b in bindings)
+        mounts = {m["Destination"]: m["RW"] for m in attrs["Mounts"]}
+        assert mounts == {dp.CONTAINER_PATHS[w]: w in dp.WRITABLE for w in dp.MOUNTS[spec.name]}, spec.name
+        env = dict(e.split("=", 1) for e in attrs["Config"]["Env"])
+        assert env["SWARMSPEC_STREAM_TIMEOUT"] == str(STREAM_TIMEOUT)
+        assert not {"SWARMSPEC_RUN_DIR", "SWARMSPEC_REPORTS_DIR"} & set(env), "host paths leaked into the container"
+        url = endpoints.services[spec.name]["url"] + dp.host_probe_path(spec)
+        assert requests.get(url, timeout=5).status_code == 200, url
+
+
+def test_range_of_the_large_video_matches_the_file(eco, manifest):
+    video = manifest.get("test-large-4k")
+    source = eco.source_for("test-large-4k")
+    start, end = RANGE
+    reply = eco.api("GET", f"/api/stream/{source['id']}", headers={"Range": f"bytes={start}-{end}"})
+    assert reply.status_code == 206, reply.text
+    assert reply.headers["Content-Range"] == f"bytes {start}-{end}/{video.size}"
+    assert reply.content == video.main_path.read_bytes()[start:end + 1]
+
+
+def test_a_restart_keeps_the_published_port_and_the_sources(eco):
+    backend = eco.provider.service("backend")
+    source = eco.source_for("test-small-720p")
+    port = backend.host_port
+    backend.restart()
+    assert backend.published_port() == port == int(eco.endpoints.backend.rsplit(":", 1)[1])
+    reply = eco.api("GET", f"/api/sources/{source['id']}")
+    assert reply.status_code == 200, "the backend's SQLite (a host directory) survives the restart"
+    assert reply.json()["magnetUri"] == source["magnetUri"]
+
+
+def test_stop_then_start_keeps_the_port(eco):
+    tracker = eco.provider.service("tracker")
+    port = tracker.host_port
+    tracker.stop()
+    assert not tracker.is_running()
+    tracker.start()
+    assert tracker.is_running() and tracker.published_port() == port
+
+
+def test_pause_and_unpause_the_seeder(eco):
+    seeder = eco.provider.service("seeder")
+    seeder.pause()
+    try:
+        assert seeder.is_paused()
+        with pytest.raises(requests.RequestException):
+            requests.get(eco.endpoints.seeder + "/health", timeout=1)
+    finally:
+        seeder.unpause()
+    assert not seeder.is_paused()
+    assert eco.container("seeder").attrs["State"]["Health"]["Status"] == "healthy"
+    assert requests.get(eco.endpoints.seeder + "/health", timeout=5).status_code == 200
+
+
+def test_disconnect_and_reconnect_the_seeder(eco, manifest):
+    from infra.suite.http import Client
+    from infra.suite.swarm_control import SwarmControl
+
+    seeder = eco.provider.service("seeder")
+    address, port = seeder.address, seeder.host_port
+    seeder.disconnect()
+    try:
+        assert not seeder.is_connected() and seeder.is_running()
+        assert seeder.published_port() is None, "a disconnected container publishes nothing"
+        assert seeder.listening_ports() == set()
+    finally:
+        seeder.reconnect()
+    assert seeder.is_connected()
+    attrs = eco.container("seeder").attrs
+    assert attrs["NetworkSettings"]["Networks"][eco.provider.network_name]["IPAddress"] == address
+    assert "seeder" in attrs["NetworkSettings"]["Networks"][eco.provider.network_name]["Aliases"]
+    assert seeder.published_port() == port
+    assert attrs["State"]["Health"]["Status"] == "healthy"
+    assert seeder.listening_ports(), "the seeder's BitTorrent socket listens on the network again"
+    # back in the swarm: once the tracker hands out its new address, a fresh torrent streams
+    video = manifest.get("test-medium-1080p")
+    client = Client()
+    try:
+        SwarmControl(eco.endpoints, eco.provider).wait_until_tracker_lists_seeder(client, eco.seeder_entry(video.name)["hash"])
+    finally:
+        client.close()
+    source = eco.source_for(video.name)
+    reply = eco.api("GET", f"/api/stream/{source['id']}", headers={"Range": "bytes=0-65535"})
+    assert reply.status_code == 206, reply.text
+    assert reply.content == video.read(0, 65536)
+
+
+def test_log_tail_reads_the_live_container(eco):
+    assert "listening on http://0.0.0.0:8080" in eco.provider.service("backend").log_tail(200)
+
+
+def test_down_removes_everything_of_the_run_and_saves_the_logs(eco, client):
+    provider, run = eco.provider, eco.provider.run_id
+    data_dir = dp.backend_data_dir(provider.settings, run)
+    assert data_dir.is_dir()
+    provider.down()
+    containers, networks = labelled(client, run)
+    assert containers == [] and networks == []
+    assert not data_dir.exists()
+    for spec in ecosystem.SERVICES:
+        log = provider.settings.logs_dir / f"{spec.name}.log"
+        assert log.is_file() and log.stat().st_size > 0, log
+    provider.down()   # idempotent
+
+
+# -- failure and leftovers ---------------------------------------------------------------
+
+def test_a_service_that_never_gets_healthy_is_named_and_everything_is_removed(client, base, monkeypatch):
+    real = dp.healthcheck
+
+    def broken(spec):
+        check = real(spec)
+        if spec.name == "range_server":
+            check["test"] = ["CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:8080/no-such-path"]
+        return check
+
+    monkeypatch.setattr(dp, "healthcheck", broken)
+    provider = dp.DockerProvider(settings_in(base / "failing", start_timeout=3.0), progress=False)
+    started = time.monotonic()
+    with pytest.raises(dp.ServiceFailed) as failure:
+        provider.up()
+    message = str(failure.value)
+    assert message.startswith("range_server: waited for its Docker health check")
+    assert "last observed: health" in message and "log tail of range_server" in message
+    assert time.monotonic() - started < 30
+    assert labelled(client, provider.run_id) == ([], [])
+    assert (provider.settings.logs_dir / "range_server.log").is_file()
+
+
+def test_cleanup_stale_removes_runs_whose_owner_is_gone(client):
+    runtime = dp.build_runtime_image(progress=False)
+    dead, alive = "deadbeef", "a1a1a1a1"
+    made = []
+    try:
+        for run, owner in ((dead, "2147483646:1@" + os.uname().nodename), (alive, dp._owner_token())):
+            labels = {dp.LABEL_RUN: run, dp.LABEL_OWNER: owner}
+            made.append(client.networks.create(f"swarmspec-test-{run}", labels=labels))
+            made.append(client.containers.create(runtime, ["sleep", "60"], name=f"swarmspec-test-{run}", labels=labels))
+        removed = dp.DockerProvider.cleanup_stale(client=client, progress=False)
+        assert dead in removed and alive not in removed
+        assert labelled(client, dead) == ([], [])
+        containers, networks = labelled(client, alive)
+        assert len(containers) == 1 and len(networks) == 1
+    finally:
+        dp.remove_run(client, dead)
+        dp.remove_run(client, alive)
+
+
+def test_owner_alive():
+    assert dp.owner_alive(dp._owner_token())
+    assert not dp.owner_alive("2147483646:1@" + os.uname().nodename)
+    assert not dp.owner_alive(f"{os.getpid()}:1@" + os.uname().nodename), "same pid, other start time: reused"
+    assert dp.owner_alive("1:1@some-other-host"), "another machine's run is not ours to remove"
+    assert not dp.owner_alive("")
