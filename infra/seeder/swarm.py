@@ -74,10 +74,16 @@ class Swarm:
             if isinstance(alert, lt.tracker_reply_alert):
                 self._seed_of(alert).announced = True
             elif isinstance(alert, (lt.tracker_error_alert, lt.tracker_warning_alert)):
+                message = alert.message()
+                if "skipping tracker announce (unreachable)" in message:
+                    # Listening on 0.0.0.0 includes loopback, from where the tracker (another
+                    # container) cannot be reached; the other interface announces. Not news.
+                    log.debug("tracker: %s", message)
+                    continue
                 seed = self._seed_of(alert)
                 if seed is not None:
-                    seed.last_tracker_error = alert.message()
-                log.warning("tracker: %s", alert.message())
+                    seed.last_tracker_error = message
+                log.warning("tracker: %s", message)
             elif isinstance(alert, (lt.torrent_error_alert, lt.file_error_alert, lt.hash_failed_alert)):
                 log.error("%s", alert.message())
 
