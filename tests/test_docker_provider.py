@@ -27,6 +27,7 @@ from infra.endpoints import Endpoints
 docker = pytest.importorskip("docker", reason="docker SDK not installed (pip install -r requirements.txt)")
 
 from infra.providers import docker as dp  # noqa: E402  (after the importorskip)
+from tests.backend_calls import BackendCalls
 
 pytestmark = pytest.mark.integration
 
@@ -68,26 +69,11 @@ def login(endpoints: Endpoints, http: requests.Session) -> str:
 
 
 @dataclass
-class Eco:
+class Eco(BackendCalls):
     provider: dp.DockerProvider
     endpoints: Endpoints
     http: requests.Session
     token: str
-
-    def api(self, method: str, path: str, **kwargs) -> requests.Response:
-        kwargs.setdefault("timeout", 30)
-        headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
-        return self.http.request(method, self.endpoints.backend + path, headers=headers, **kwargs)
-
-    def seeder_entry(self, name: str) -> dict:
-        torrents = self.http.get(self.endpoints.seeder + "/torrents", timeout=10).json()
-        return next(t for t in torrents if t["name"] == name)
-
-    def source_for(self, name: str) -> dict:
-        entry = self.seeder_entry(name)
-        reply = self.api("POST", "/api/sources", json={"magnetUri": entry["magnetURI"], "size": entry["mainFileSize"]})
-        assert reply.status_code == 201, reply.text
-        return reply.json()
 
     def container(self, name: str):
         service = self.provider.service(name)

@@ -24,6 +24,7 @@ from infra import ecosystem, ports
 from infra.config import Settings
 from infra.endpoints import Endpoints
 from infra.providers.local import LocalProvider
+from tests.backend_calls import BackendCalls
 
 pytestmark = pytest.mark.integration
 
@@ -45,29 +46,12 @@ def settings_in(base: Path) -> Settings:
 
 
 @dataclass
-class Eco:
+class Eco(BackendCalls):
     provider: LocalProvider
     endpoints: Endpoints
     settings: Settings
     http: requests.Session
     token: str
-
-    def api(self, method: str, path: str, **kwargs) -> requests.Response:
-        kwargs.setdefault("timeout", 30)
-        headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
-        return self.http.request(method, self.endpoints.backend + path, headers=headers, **kwargs)
-
-    def seeder_entry(self, name: str) -> dict:
-        torrents = self.http.get(self.endpoints.seeder + "/torrents", timeout=10).json()
-        return next(t for t in torrents if t["name"] == name)
-
-    def source_for(self, name: str) -> dict:
-        entry = self.seeder_entry(name)
-        reply = self.api("POST", "/api/sources", json={"magnetUri": entry["magnetURI"], "size": entry["mainFileSize"]})
-        assert reply.status_code == 201, reply.text
-        source = reply.json()
-        assert source["infoHash"] == entry["hash"]
-        return source
 
 
 def login(endpoints: Endpoints, http: requests.Session) -> str:
