@@ -164,6 +164,9 @@ class Engine:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(10):
                     await removing.wait()
+            if not removing.is_set():   # no word from libtorrent in 10 s: do not wait again next time
+                log.warning("torrent %s: removal not confirmed within 10s; adding it anyway", info_hash)
+                self._removing.pop(info_hash, None)
         active = self.torrents.get(info_hash)
         if active is None:
             params.save_path = str(self.download_dir)
