@@ -28,6 +28,7 @@ VIDEO_TYPES = {
 VIDEO_EXTENSIONS = {".mp4", ".m4v", ".mkv", ".webm", ".avi", ".mov", ".ts", ".ogv"}
 
 BYTES_SENT = web.RequestKey("bytes_sent", int)   # for the access log
+CLIENT_LEFT = web.RequestKey("client_left", bool)
 
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
@@ -131,8 +132,12 @@ async def respond(request: web.Request, rep: Representation, decision: ranges.De
     if end >= start:
         # aclosing: a viewer who disconnects mid-body ends the reader now, not at GC time.
         async with contextlib.aclosing(read(start, end)) as chunks:
-            async for chunk in chunks:
-                await response.write(chunk)
-                request[BYTES_SENT] += len(chunk)
+            try:
+                async for chunk in chunks:
+                    await response.write(chunk)
+                    request[BYTES_SENT] += len(chunk)
+            except ConnectionError:   # the viewer hung up (a player seeking away): not an error
+                request[CLIENT_LEFT] = True
+                return response
     await response.write_eof()
     return response

@@ -71,6 +71,7 @@ async def access_logger(request: web.Request, handler):
         access_log.info(json.dumps({
             "method": request.method, "path": redact(request.rel_url), "status": status,
             "range": request.headers.get("Range"), "bytes": request.get(http_media.BYTES_SENT, 0),
+            "clientLeft": request.get(http_media.CLIENT_LEFT, False),
             "ms": round((time.perf_counter() - started) * 1000, 1),
         }))
 

@@ -461,6 +461,7 @@ class DockerService:
         self.address = address            # fixed address in the run's network
         self.log_path = provider.settings.logs_dir / f"{spec.name}.log"
         self._listening_before: set[int] = set()
+        self._was_cut_off = False         # since the last heal(): see heal()
 
     @property
     def url(self) -> str:
@@ -537,6 +538,7 @@ class DockerService:
         if not self.is_connected():
             return
         self._listening_before = self.listening_ports()
+        self._was_cut_off = True
         self.provider.network.disconnect(self.container)
         if self.is_connected():
             raise ServiceFailed(f"{self.name}: still on {self.provider.network_name} after docker network disconnect")
@@ -613,14 +615,23 @@ class DockerService:
         return ports
 
     def heal(self) -> None:
-        """Undo whatever fault is in place: started, thawed and connected, and healthy."""
+        """Undo whatever fault is in place: started, thawed and connected, and healthy.
+
+        A service that was cut off the network is restarted as well: a libtorrent that saw
+        its interface go and come back kept serving the peers it knew, but in one CI run
+        new peers could not connect to it seconds later, which broke the next feature.
+        The fault scenarios check the reconnect itself; later scenarios get fresh sockets."""
         if not self.is_running():
             if not self.is_connected():
                 self._attach()
             self.start()
+            self._was_cut_off = False
             return
         self.unpause()
         self.reconnect()
+        if self._was_cut_off:
+            self.restart()
+            self._was_cut_off = False
 
     # -- readiness ----------------------------------------------------------------------
 

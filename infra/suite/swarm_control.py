@@ -125,15 +125,16 @@ class SwarmControl:
 
     def restore_service(self, name: str, library=None) -> None:
         """Undo any fault (for clean-ups): running, thawed, connected and healthy; with the
-        library, a seeder is also listed at its current address for every seeded video, so
-        the next scenario does not race its re-announce."""
+        library, once the seeder or the tracker is healed, the tracker also lists the seeder
+        at its current address for every seeded video, so the next scenario does not race
+        the seeder's re-announce."""
         service = self.service(name)
         heal = getattr(service, "heal", None)
         if heal is None:
             self.ensure_running(name)
             return
         heal()
-        if name == "seeder" and library is not None:
+        if name in ("seeder", "tracker") and library is not None:   # either may have been restarted
             client = Client()
             try:
                 for ref in library.seeded():
