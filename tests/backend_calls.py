@@ -24,3 +24,14 @@ class BackendCalls:
         source = reply.json()
         assert source["infoHash"] == entry["hash"]
         return source
+
+    def check_range_of_the_large_video(self, manifest, start: int, end: int) -> None:
+        """Stream bytes start..end of test-large-4k through a new source; they must be the file's."""
+        video = manifest.get("test-large-4k")
+        source = self.source_for("test-large-4k")
+        reply = self.api("GET", f"/api/stream/{source['id']}", headers={"Range": f"bytes={start}-{end}"})
+        assert reply.status_code == 206, reply.text
+        assert reply.headers["Content-Range"] == f"bytes {start}-{end}/{video.size}"
+        assert reply.headers["Content-Length"] == str(end - start + 1)
+        assert reply.headers["Content-Type"] == "video/mp4"
+        assert reply.content == video.read(start, end - start + 1)

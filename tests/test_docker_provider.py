@@ -135,13 +135,7 @@ def test_every_service_is_a_healthy_labelled_container(eco, client):
 
 
 def test_range_of_the_large_video_matches_the_file(eco, manifest):
-    video = manifest.get("test-large-4k")
-    source = eco.source_for("test-large-4k")
-    start, end = RANGE
-    reply = eco.api("GET", f"/api/stream/{source['id']}", headers={"Range": f"bytes={start}-{end}"})
-    assert reply.status_code == 206, reply.text
-    assert reply.headers["Content-Range"] == f"bytes {start}-{end}/{video.size}"
-    assert reply.content == video.main_path.read_bytes()[start:end + 1]
+    eco.check_range_of_the_large_video(manifest, *RANGE)
 
 
 def test_a_restart_keeps_the_published_port_and_the_sources(eco):

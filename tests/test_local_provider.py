@@ -159,16 +159,7 @@ def test_seeder_magnets_name_the_run_tracker(eco):
 
 
 def test_range_of_the_large_video_matches_the_file(eco, manifest):
-    video = manifest.get("test-large-4k")
-    source = eco.source_for("test-large-4k")
-    start, end = RANGE
-    reply = eco.api("GET", f"/api/stream/{source['id']}", headers={"Range": f"bytes={start}-{end}"})
-    assert reply.status_code == 206, reply.text
-    assert reply.headers["Content-Range"] == f"bytes {start}-{end}/{video.size}"
-    assert reply.headers["Content-Length"] == str(end - start + 1)
-    assert reply.headers["Content-Type"] == "video/mp4"
-    assert reply.content == video.read(start, end - start + 1)
-    assert reply.content == video.main_path.read_bytes()[start:end + 1]
+    eco.check_range_of_the_large_video(manifest, *RANGE)
 
 
 def test_first_byte_of_a_fresh_torrent_within_5s(eco, manifest):
