@@ -79,7 +79,6 @@ def main(rounds: int = 5) -> int:
             target = ReferenceTarget(endpoints.backend, load_credentials(endpoints.credentials_file, {}))
             torrents = {t["name"]: t for t in json.loads(client.request("GET", f"{endpoints.seeder}/torrents").body)}
             large = torrents["test-large-4k"]
-            size = large["mainFileSize"]
             for limit in (0, 2_000_000):
                 client.request("PUT", f"{endpoints.seeder}/settings", json_body={"uploadRateLimit": limit})
                 label = "unlimited swarm" if not limit else f"swarm limited to {limit / 1e6:g} MB/s"

@@ -4,7 +4,7 @@ from behave import given, then, when
 from hamcrest import assert_that, empty, equal_to, is_, is_not
 
 from infra.suite import library, player
-from infra.suite.matchers import body_equals, content_length_matches_body, has_content_range, has_status
+from infra.suite.matchers import body_equals, has_content_range, has_status
 
 
 @when("the viewer plays {video:Video} from the start")
