@@ -18,9 +18,9 @@ from pathlib import Path
 
 from behave import fixture, use_fixture
 
-from infra.catalog import Catalog
+from infra.swarm.catalog import Catalog
 from infra.config import Settings
-from infra.endpoints import Endpoints
+from infra.ecosystem.endpoints import Endpoints
 from infra.suite import reporting, step_types
 from infra.suite.http import Client
 from infra.suite.library import Library

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from infra.config import Settings, describe
-from infra.endpoints import Endpoints
+from infra.ecosystem.endpoints import Endpoints
 
 
 def endpoints_path(settings: Settings) -> Path:
@@ -28,11 +28,11 @@ def endpoints_path(settings: Settings) -> Path:
 
 def make_provider(name: str, settings: Settings):
     if name == "local":
-        from infra.providers.local import LocalProvider
+        from infra.ecosystem.local import LocalProvider
 
         return LocalProvider(settings)
     if name == "docker":
-        from infra.providers.docker import DockerProvider
+        from infra.ecosystem.docker.provider import DockerProvider
 
         return DockerProvider(settings)
     raise SystemExit(f"unknown provider {name!r}: choose local or docker")
@@ -84,8 +84,8 @@ def _alive(pid: int) -> bool:
 
 
 def cmd_status(settings: Settings) -> int:
-    from infra.health import http_ok
-    from infra.waits import NotReady
+    from infra.ecosystem.health import http_ok
+    from infra.ecosystem.waits import NotReady
 
     try:
         endpoints = Endpoints.read(endpoints_path(settings))
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         status = cmd_down(settings)
         if (args.provider or settings.provider) == "docker":
             # also what killed runs left behind (containers/networks whose owner is gone)
-            from infra.providers.docker import DockerProvider, DockerUnavailable
+            from infra.ecosystem.docker.provider import DockerProvider, DockerUnavailable
 
             try:
                 DockerProvider.cleanup_stale(settings)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from infra import PROJECT_ROOT
 from infra.config import Settings
-from infra.providers.local import LocalProvider
+from infra.ecosystem.local import LocalProvider
 from infra.suite.http import Client
 from infra.suite.targets import ReferenceTarget, load_credentials
 

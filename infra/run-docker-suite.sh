@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# The suite against the docker ecosystem: the same swarm as containers (infra/providers/docker.py).
+# The suite against the docker ecosystem: the same swarm as containers (infra/ecosystem/docker/provider.py).
 # Like infra/run-suite.sh (infra/behave-run.sh: same formatters, Allure results and JUnit
 # under ${SWARMSPEC_REPORTS_DIR:-reports}, Allure report), with -D ecosystem=docker; extra
 # arguments go to behave:
 #   bash infra/run-docker-suite.sh
 #   bash infra/run-docker-suite.sh features/resilience.feature
 #   SWARMSPEC_REPORTS_DIR=reports/docker bash infra/run-docker-suite.sh
-# No engine and not root (infra/docker/ensure-engine.sh exits 3): prints "SKIPPED: ..." and exits 0.
+# No engine and not root (infra/ecosystem/docker/ensure-engine.sh exits 3): prints "SKIPPED: ..." and exits 0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash infra/setup.sh
@@ -14,20 +14,20 @@ bash infra/setup.sh
 rc=0
 engine_log=$(mktemp)
 trap 'rm -f "$engine_log"' EXIT
-infra/docker/ensure-engine.sh 2>"$engine_log" || rc=$?
+infra/ecosystem/docker/ensure-engine.sh 2>"$engine_log" || rc=$?
 cat "$engine_log" >&2
 if [ "$rc" = 3 ]; then
   reason=$(grep -m1 'no Docker engine reachable' "$engine_log" | sed 's/^\[[^]]*\] //' || true)
   echo "SKIPPED: the docker suite needs a Docker engine: ${reason:-none answers and none can be started here (not root)}"
   exit 0
 elif [ "$rc" != 0 ]; then
-  echo "[suite] ERROR: infra/docker/ensure-engine.sh failed (exit $rc)" >&2
+  echo "[suite] ERROR: infra/ecosystem/docker/ensure-engine.sh failed (exit $rc)" >&2
   exit "$rc"
 fi
 
 # Images: the runtime (build-images.sh) and one per service role; warm, this builds nothing.
 started=$(date +%s)
-.venv/bin/python -m infra.providers.docker build
+.venv/bin/python -m infra.ecosystem.docker.provider build
 echo "[suite] docker images ready in $(( $(date +%s) - started ))s"
 
 exec bash infra/behave-run.sh -D ecosystem=docker "$@"

@@ -1,4 +1,4 @@
-"""infra.backend.auth: admin credentials, API JWTs and stream tokens."""
+"""infra.backends.reference.auth: admin credentials, API JWTs and stream tokens."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import time
 import jwt
 import pytest
 
-from infra.backend.auth import (API_AUDIENCE, STREAM_AUDIENCE, Credentials, TokenIssuer, Unauthorized, bearer)
+from infra.backends.reference.auth import (API_AUDIENCE, STREAM_AUDIENCE, Credentials, TokenIssuer, Unauthorized, bearer)
 
 SECRET = b"k" * 32
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from infra.backend.app import Options, make_app, redact
-from infra.backend.auth import Credentials, TokenIssuer
-from infra.backend.engine import Engine
-from infra.backend.store import SourceStore
+from infra.backends.reference.app import Options, make_app, redact
+from infra.backends.reference.auth import Credentials, TokenIssuer
+from infra.backends.reference.engine import Engine
+from infra.backends.reference.store import SourceStore
 
 EMAIL, PASSWORD = "admin@swarmspec.test", "correct horse"
 SECRET = b"s" * 32

@@ -1,4 +1,4 @@
-"""infra/docker-compose.yml describes the same swarm as the Docker provider: the same
+"""infra/ecosystem/docker/docker-compose.yml describes the same swarm as the Docker provider: the same
 services, commands (ecosystem.SERVICES with the provider's DockerLayout), images and
 Dockerfiles, published ports, health checks, mounts and environment. No engine needed.
 
@@ -15,12 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from infra import PROJECT_ROOT, ecosystem
+from infra import PROJECT_ROOT
+from infra.ecosystem import services as ecosystem
 from infra.config import Settings
-from infra.prepare import Prepared
-from infra.providers import docker as provider
+from infra.ecosystem.prepare import Prepared
+from infra.ecosystem.docker import provider as provider
 
-COMPOSE_FILE = PROJECT_ROOT / "infra" / "docker-compose.yml"
+COMPOSE_FILE = PROJECT_ROOT / "infra" / "ecosystem" / "docker" / "docker-compose.yml"
 COMPOSE_RUN_ID = "compose"
 RUNTIME_LATEST = "swarmspec/runtime:latest"
 

@@ -2,10 +2,10 @@
 
 Skipped (with the reason) when no Docker engine answers. When one does and
 the runtime image is missing, it is built once with
-infra/docker/build-images.sh (cached: a warm run of that script takes < 1 s);
+infra/ecosystem/docker/build-images.sh (cached: a warm run of that script takes < 1 s);
 with the image present the whole module takes a few seconds.
 
-Start an engine with ``infra/docker/ensure-engine.sh`` (as root).
+Start an engine with ``infra/ecosystem/docker/ensure-engine.sh`` (as root).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import pytest
 docker = pytest.importorskip("docker", reason="docker SDK not installed (pip install -r requirements.txt)")
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCKER_DIR = ROOT / "infra" / "docker"
+DOCKER_DIR = ROOT / "infra" / "ecosystem" / "docker"
 RUN_DIR = Path(os.environ.get("SWARMSPEC_RUN_DIR", ROOT / ".run"))
 RUNTIME_REF_FILE = RUN_DIR / "docker" / "runtime-image.txt"
 RUNTIME_LATEST = "swarmspec/runtime:latest"
@@ -51,7 +51,7 @@ def client():
     except Exception as exc:  # DockerException, requests errors, timeouts
         pytest.skip(
             f"no Docker engine reachable ({type(exc).__name__}: {str(exc)[:200]}); "
-            "start one with infra/docker/ensure-engine.sh (as root)"
+            "start one with infra/ecosystem/docker/ensure-engine.sh (as root)"
         )
     probe.close()
     c = docker.from_env(timeout=120)

@@ -1,7 +1,7 @@
-"""The docker ecosystem (infra/providers/docker.py): the same swarm as containers.
+"""The docker ecosystem (infra/ecosystem/docker/provider.py): the same swarm as containers.
 
 Skipped, with the reason, when no Docker engine answers (start one with
-``infra/docker/ensure-engine.sh`` as root). With an engine and warm images the
+``infra/ecosystem/docker/ensure-engine.sh`` as root). With an engine and warm images the
 module takes ~20 s: one ecosystem for most tests, plus a failing start and a
 leftover clean-up.
 """
@@ -20,13 +20,13 @@ import pytest
 import requests
 
 import videos
-from infra import ecosystem
+from infra.ecosystem import services as ecosystem
 from infra.config import Settings
-from infra.endpoints import Endpoints
+from infra.ecosystem.endpoints import Endpoints
 
 docker = pytest.importorskip("docker", reason="docker SDK not installed (pip install -r requirements.txt)")
 
-from infra.providers import docker as dp  # noqa: E402  (after the importorskip)
+from infra.ecosystem.docker import provider as dp  # noqa: E402  (after the importorskip)
 from tests.backend_calls import BackendCalls
 
 pytestmark = pytest.mark.integration

@@ -1,4 +1,4 @@
-"""infra.http_media through the range server's app (infra.range_server.__main__.make_app)."""
+"""infra.swarm.http_media through the range server's app (infra.swarm.range_server.__main__.make_app)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from infra import http_media
-from infra.catalog import Catalog, CatalogEntry
-from infra.range_server.__main__ import CHUNK, make_app
+from infra.swarm import http_media
+from infra.swarm.catalog import Catalog, CatalogEntry
+from infra.swarm.range_server.__main__ import CHUNK, make_app
 
 DATA = random.Random(7).randbytes(CHUNK * 4 + 1234)   # several reader chunks, odd tail
 N = len(DATA)

@@ -20,10 +20,11 @@ import pytest
 import requests
 
 import videos
-from infra import ecosystem, ports
+from infra.ecosystem import ports
+from infra.ecosystem import services as ecosystem
 from infra.config import Settings
-from infra.endpoints import Endpoints
-from infra.providers.local import LocalProvider
+from infra.ecosystem.endpoints import Endpoints
+from infra.ecosystem.local import LocalProvider
 from tests.backend_calls import BackendCalls
 
 pytestmark = pytest.mark.integration

@@ -1,4 +1,4 @@
-"""infra.ranges.resolve: the swarmspec Range contract as a table, plus a property loop."""
+"""infra.swarm.ranges.resolve: the swarmspec Range contract as a table, plus a property loop."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from infra.ranges import Full, Partial, Unsatisfiable, resolve
+from infra.swarm.ranges import Full, Partial, Unsatisfiable, resolve
 
 LONG = 20_237_382          # the size of test-large-4k.mp4
 N = 1000

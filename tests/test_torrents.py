@@ -1,4 +1,4 @@
-"""Deterministic torrents (infra.torrents), the catalog (infra.catalog) and tracker helpers."""
+"""Deterministic torrents (infra.swarm.torrents), the catalog (infra.swarm.catalog) and tracker helpers."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from urllib.parse import parse_qs, unquote_to_bytes, urlsplit
 import libtorrent as lt
 import pytest
 
-from infra import tracker
-from infra.catalog import Catalog, CatalogEntry
-from infra.torrents import PIECE_SIZE, UNSEEDED_NAME, describe, make_torrent, make_unseeded
+from infra.swarm import tracker
+from infra.swarm.catalog import Catalog, CatalogEntry
+from infra.swarm.torrents import PIECE_SIZE, UNSEEDED_NAME, describe, make_torrent, make_unseeded
 
 PAYLOAD = random.Random(1).randbytes(PIECE_SIZE * 2 + 777)
 

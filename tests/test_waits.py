@@ -1,4 +1,4 @@
-"""infra.waits.Wait with a fake clock: no real sleeping anywhere."""
+"""infra.ecosystem.waits.Wait with a fake clock: no real sleeping anywhere."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from infra.waits import Clock, NotReady, Wait, WaitTimeout, wait_for
+from infra.ecosystem.waits import Clock, NotReady, Wait, WaitTimeout, wait_for
 
 
 class FakeClock(Clock):

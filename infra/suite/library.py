@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from infra.catalog import Catalog, CatalogEntry
+from infra.swarm.catalog import Catalog, CatalogEntry
 
 FRIENDLY_NAMES = {
     "the small video": "test-small-720p",

@@ -8,7 +8,7 @@ import re
 import struct
 from dataclasses import dataclass
 
-from infra import ranges
+from infra.swarm import ranges
 from infra.suite.http import Exchange
 from infra.suite.library import VideoRef
 

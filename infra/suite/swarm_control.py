@@ -8,10 +8,10 @@ import re
 import socket
 from urllib.parse import quote_from_bytes
 
-from infra import tracker
-from infra.endpoints import Endpoints
+from infra.swarm import tracker
+from infra.ecosystem.endpoints import Endpoints
 from infra.suite.http import Client
-from infra.waits import NotReady, Wait
+from infra.ecosystem.waits import NotReady, Wait
 
 
 class NoControl(RuntimeError):
@@ -196,7 +196,7 @@ class SwarmControl:
             except KeyError:
                 return ""
         info = self.endpoints.services.get(name, {})
-        from infra.providers.local import tail
+        from infra.ecosystem.local import tail
         from pathlib import Path
 
         return tail(Path(info["log"]), lines) if info.get("log") else ""

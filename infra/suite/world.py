@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from infra.config import Settings
-from infra.endpoints import Endpoints
+from infra.ecosystem.endpoints import Endpoints
 from infra.suite.library import Library
 from infra.suite.swarm_control import SwarmControl
 from infra.suite.targets import Target
-from infra.waits import NotReady, Wait
+from infra.ecosystem.waits import NotReady, Wait
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,258 @@
+"""The local provider: every service is a subprocess on 127.0.0.1 on a free port.
+
+Each process gets its own process group (so a stop reaches its children) and
+PR_SET_PDEATHSIG, so even a provider that is SIGKILLed leaves no orphan behind.
+Logs go to reports/logs/<service>.log; a service that fails to become healthy is
+reported by name with what was awaited and the tail of its log.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from infra.ecosystem import ports
+from infra.ecosystem import services as ecosystem
+from infra.swarm import tracker
+from infra.config import Settings
+from infra.ecosystem.endpoints import Endpoints
+from infra.ecosystem.health import http_ok
+from infra.ecosystem.prepare import Prepared, prepare
+from infra.ecosystem.waits import Wait, WaitTimeout
+
+PR_SET_PDEATHSIG = 1
+BIND_FAILED = 98  # our services' exit status when the port is taken (see infra.swarm.service.run)
+PORT_ATTEMPTS = 4
+
+
+class ServiceFailed(RuntimeError):
+    """A service did not start; the message names it and carries its log tail."""
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    try:
+        with path.open("rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - 16384))
+            return b"\n".join(handle.read().splitlines()[-lines:]).decode(errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
+@dataclass
+class LocalLayout:
+    prepared: Prepared
+    settings: Settings
+    run_id: str
+    ports: dict[str, int] = field(default_factory=dict)
+    python: str = field(default_factory=ecosystem.local_python)
+    opentracker: str = field(default_factory=tracker.opentracker_binary)
+    tracker_as_root: bool = field(default_factory=lambda: os.geteuid() == 0)
+
+    @property
+    def bind_host(self) -> str:
+        return self.settings.host
+
+    @property
+    def admin_ip(self) -> str:
+        return self.settings.host
+
+    @property
+    def run_state_dir(self) -> Path:
+        """State of this run only (the backend's SQLite and downloads), so two runs on one
+        machine never share a database; removed by down()."""
+        return self.prepared.run_dir / "runs" / self.run_id
+
+    def port(self, service: str) -> int:
+        return self.ports[service]
+
+    def path(self, what: str) -> str:
+        p = self.prepared
+        paths = {
+            "catalog": p.catalog_file, "media": p.media_dir, "torrents": p.torrent_dir,
+            "whitelist": p.whitelist, "run": p.run_dir, "credentials": p.credentials_file,
+            "backend-data": self.run_state_dir / "backend",
+        }
+        return str(Path(paths[what]).resolve())
+
+    def url(self, service: str) -> str:
+        return f"http://{self.bind_host}:{self.ports[service]}"
+
+    def announce_url(self) -> str:
+        return tracker.announce_url(self.url("tracker"))
+
+
+class LocalService:
+    """One service as a subprocess."""
+
+    def __init__(self, spec: ecosystem.ServiceSpec, layout: LocalLayout, log_path: Path, env: dict[str, str]) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.layout = layout
+        self.log_path = log_path
+        self.env = env
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return self.layout.url(self.name)
+
+    def start(self) -> None:
+        """Start on the current port (a restart keeps it: magnets embed the tracker's URL)."""
+        timeout = self.layout.settings.start_timeout
+        port = self.layout.ports[self.name]
+        if ports.is_listening(self.layout.bind_host, port):
+            # Somebody else answers there: a health probe would take them for us.
+            message = f"{self.name}: port {port} is already in use by another program (address already in use)"
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            with self.log_path.open("a") as log:
+                log.write(f"--- {time.strftime('%H:%M:%S')} {message}\n")
+            raise ServiceFailed(message)
+        self._spawn()
+        try:
+            Wait(
+                service=self.name,
+                what=f"GET {self.url}{self.spec.health_path} to answer 200",
+                probe=http_ok(self.url + self.spec.health_path),
+                timeout=timeout,
+                interval=0.05,
+                bail_out=self._exit_reason,
+                log_tail=lambda: tail(self.log_path),
+                hint=f"full log: {self.log_path}",
+            ).run()
+            reason = self._exit_reason()
+            if reason:  # healthy, yet our process is gone: what answered was not us
+                raise WaitTimeout(f"{self.name}: a health check passed but {reason}\n{tail(self.log_path)}")
+        except WaitTimeout as exc:
+            self.stop()
+            raise ServiceFailed(str(exc)) from None
+
+    def start_on_free_port(self) -> None:
+        """First start: a fresh log, a free port; if somebody takes the port first, another."""
+        self.log_path.unlink(missing_ok=True)
+        for attempt in range(PORT_ATTEMPTS):
+            self.layout.ports[self.name] = ports.free_port(self.layout.bind_host, udp_too=self.spec.udp)
+            try:
+                self.start()
+                return
+            except ServiceFailed as exc:
+                if attempt == PORT_ATTEMPTS - 1 or not self._lost_port_race(str(exc)):
+                    raise
+
+    def _lost_port_race(self, error: str) -> bool:
+        if self.process is not None and self.process.returncode == BIND_FAILED:
+            return True
+        return "address already in use" in (error + tail(self.log_path, 10)).lower()
+
+    def _spawn(self) -> None:
+        argv = self.spec.command(self.layout)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            log.write(f"--- {time.strftime('%H:%M:%S')} starting: {' '.join(argv)}\n".encode())
+            log.flush()
+            self.process = subprocess.Popen(
+                argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env=self.env, cwd=self.layout.prepared.run_dir,
+                start_new_session=True, preexec_fn=_die_with_parent,
+            )
+
+    def _exit_reason(self) -> str | None:
+        if self.process is not None and self.process.poll() is not None:
+            return f"the process exited with status {self.process.returncode}"
+        return None
+
+    def is_running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid if self.process else 0
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self._signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=self.layout.settings.stop_timeout)
+        except subprocess.TimeoutExpired:
+            self._signal(signal.SIGKILL)
+            self.process.wait(timeout=5)
+
+    def kill(self) -> None:
+        """Stop abruptly (SIGKILL), as a crash would."""
+        if self.is_running():
+            self._signal(signal.SIGKILL)
+            self.process.wait(timeout=5)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def _signal(self, sig: int) -> None:
+        try:
+            os.killpg(self.process.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def log_tail(self, lines: int = 40) -> str:
+        return tail(self.log_path, lines)
+
+
+class LocalProvider:
+    name = "local"
+
+    def __init__(self, settings: Settings | None = None, progress: bool = True) -> None:
+        self.settings = settings or Settings.from_env()
+        self.progress = progress
+        self.run_id = uuid.uuid4().hex[:8]
+        self.services: dict[str, LocalService] = {}
+        self.endpoints: Endpoints | None = None
+        self.layout: LocalLayout | None = None
+
+    def up(self) -> Endpoints:
+        """Prepare, then start every service in dependency order. On any failure, what
+        was started is stopped again before the error propagates."""
+        prepared = prepare(self.settings, progress=self.progress)
+        layout = self.layout = LocalLayout(prepared, self.settings, self.run_id)
+        env = {**os.environ, **self.settings.as_env(), "PYTHONUNBUFFERED": "1",
+               "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+        logs = self.settings.logs_dir
+        try:
+            for spec in ecosystem.start_order():
+                service = LocalService(spec, layout, logs / f"{spec.name}.log", env)
+                self.services[spec.name] = service
+                service.start_on_free_port()
+        except BaseException:
+            self.down()
+            raise
+        self.endpoints = Endpoints(
+            provider=self.name, run_id=self.run_id,
+            backend=layout.url("backend"), seeder=layout.url("seeder"), tracker=layout.url("tracker"),
+            tracker_announce=layout.announce_url(), range_server=layout.url("range_server"),
+            credentials_file=str(prepared.credentials_file), catalog_file=str(prepared.catalog_file),
+            logs_dir=str(logs), pid=os.getpid(),
+            services={name: {"url": s.url, "pid": s.pid, "log": str(s.log_path)} for name, s in self.services.items()},
+            settings=self.settings.service_timeouts(),
+        )
+        return self.endpoints
+
+    def service(self, name: str) -> LocalService:
+        return self.services[name]
+
+    def down(self) -> None:
+        for service in reversed(list(self.services.values())):
+            service.stop()
+        if self.layout is not None:
+            shutil.rmtree(self.layout.run_state_dir, ignore_errors=True)

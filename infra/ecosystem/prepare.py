@@ -1,0 +1,41 @@
+"""Everything the services need before the first one starts: the videos, the catalog of
+torrents, the tracker's whitelist and the backend's admin credentials."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from infra.swarm import catalog as catalog_mod
+from infra.swarm import tracker
+from infra.backends.reference.auth import Credentials
+from infra.config import Settings
+
+
+@dataclass(frozen=True)
+class Prepared:
+    run_dir: Path
+    media_dir: Path
+    torrent_dir: Path
+    catalog_file: Path
+    whitelist: Path
+    credentials_file: Path
+    catalog: catalog_mod.Catalog
+
+
+def prepare(settings: Settings, progress: bool = True) -> Prepared:
+    from videos import MEDIA_DIR, VIDEOS_DIR
+    from videos.generate import ensure_videos
+
+    manifest = ensure_videos(progress=progress)
+    run_dir = settings.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    torrent_dir = VIDEOS_DIR / "torrents"
+    catalog = catalog_mod.build(manifest, MEDIA_DIR, torrent_dir, run_dir / "scratch")
+    catalog_file = run_dir / "catalog.json"
+    catalog.save(catalog_file)
+    whitelist = run_dir / "whitelist.txt"
+    tracker.write_whitelist(whitelist, catalog.info_hashes)
+    credentials_file = run_dir / "credentials.json"
+    Credentials.load_or_create(credentials_file, settings.admin_email, settings.admin_password)
+    return Prepared(run_dir, MEDIA_DIR, torrent_dir, catalog_file, whitelist, credentials_file, catalog)

@@ -1,0 +1,104 @@
+"""The one description of the swarm: its services, how each is started, how its health
+is checked and what it depends on. Providers (local processes, Docker containers) turn
+this description into running services; they differ only in the `Layout` they supply
+(paths, hosts, ports as seen by the services)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Callable, Protocol
+
+
+
+class Layout(Protocol):
+    """Where things are, as seen by the services of one provider."""
+
+    python: str
+    opentracker: str
+    tracker_as_root: bool
+    bind_host: str
+    admin_ip: str
+    run_id: str
+
+    def port(self, service: str) -> int: ...
+    def path(self, what: str) -> str: ...          # catalog, media, torrents, whitelist, run, backend-data, credentials
+    def announce_url(self) -> str: ...             # the tracker's announce URL, from inside the swarm
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    health_path: str                                # HTTP path that answers 200 when ready
+    depends_on: tuple[str, ...]
+    command: Callable[[Layout], list[str]]
+    image: str                                      # Docker image role (infra/ecosystem/docker/Dockerfile.<image>)
+    udp: bool = False                               # also needs the UDP port (tracker)
+
+
+def _python_service(name: str, module: str, *args: Callable[[Layout], list[str]]) -> Callable[[Layout], list[str]]:
+    def command(layout: Layout) -> list[str]:
+        argv = [layout.python, "-m", module, "--host", layout.bind_host, "--port", str(layout.port(name)),
+                "--run-id", layout.run_id]
+        for part in args:
+            argv += part(layout)
+        return argv
+    return command
+
+
+def _tracker_command(layout: Layout) -> list[str]:
+    port = layout.port("tracker")
+    whitelist = PurePosixPath(layout.path("whitelist"))
+    if layout.tracker_as_root:
+        # As root, opentracker chroots to -d, then drops to "nobody" and reads the whitelist
+        # inside the chroot: name it from there, so no directory above it must be public.
+        where = ["-d", str(whitelist.parent), "-w", "/" + whitelist.name]
+    else:
+        where = ["-d", "/", "-w", str(whitelist)]
+    return [layout.opentracker, "-i", layout.bind_host, "-p", str(port), "-P", str(port),
+            "-A", layout.admin_ip, *where]
+
+
+SERVICES: tuple[ServiceSpec, ...] = (
+    ServiceSpec("tracker", "/stats?mode=everything", (), _tracker_command, "tracker", udp=True),
+    ServiceSpec("seeder", "/health", ("tracker",), _python_service(
+        "seeder", "infra.swarm.seeder",
+        lambda l: ["--catalog", l.path("catalog"), "--media-dir", l.path("media"),
+                   "--torrent-dir", l.path("torrents"), "--tracker", l.announce_url()],
+    ), "seeder"),
+    ServiceSpec("range_server", "/health", (), _python_service(
+        "range_server", "infra.swarm.range_server",
+        lambda l: ["--media-dir", l.path("media"), "--catalog", l.path("catalog")],
+    ), "range_server"),
+    ServiceSpec("backend", "/health", ("tracker",), _python_service(
+        "backend", "infra.backends.reference",
+        lambda l: ["--data-dir", l.path("backend-data"), "--credentials-file", l.path("credentials"),
+                   "--tracker", l.announce_url()],
+    ), "backend"),
+)
+
+
+def spec(name: str) -> ServiceSpec:
+    for service in SERVICES:
+        if service.name == name:
+            return service
+    raise KeyError(f"no service {name!r}; services: {', '.join(s.name for s in SERVICES)}")
+
+
+def start_order() -> list[ServiceSpec]:
+    """Services sorted so that each comes after what it depends on."""
+    done: list[ServiceSpec] = []
+    pending = list(SERVICES)
+    while pending:
+        ready = [s for s in pending if all(d in {x.name for x in done} for d in s.depends_on)]
+        if not ready:
+            raise ValueError(f"dependency cycle among {[s.name for s in pending]}")
+        done += ready
+        pending = [s for s in pending if s not in ready]
+    return done
+
+
+def local_python() -> str:
+    return sys.executable or os.environ.get("PYTHON", "python3")

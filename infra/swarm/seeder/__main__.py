@@ -1,0 +1,131 @@
+"""python -m infra.swarm.seeder: seed the catalog and serve the control API.
+
+GET  /health                  {"status", "seedingTorrents", "knownHashes", "announced"}; 503 until
+                              every seeded torrent has been announced to the tracker
+GET  /torrents                [{name, hash, magnetURI, size, files, seeded, paused, ...}]
+POST /torrents/{hash}/pause   stop seeding one torrent (peers are disconnected)
+POST /torrents/{hash}/resume  seed it again
+GET  /settings, PUT /settings {"uploadRateLimit": bytes_per_second}  (0 = unlimited)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+from aiohttp import web
+
+from infra.swarm import service
+from infra.swarm.catalog import Catalog
+from infra.config import Settings
+from infra.swarm.seeder.swarm import Swarm
+
+REANNOUNCE_SECONDS = 2.0
+
+
+def make_app(swarm: Swarm) -> web.Application:
+    routes = web.RouteTableDef()
+
+    @routes.get("/health")
+    async def health(request: web.Request) -> web.Response:
+        seeding = swarm.seeding()
+        ready = all(s.announced for s in seeding)
+        body = {
+            "status": "healthy" if ready else "starting",
+            "seedingTorrents": len(seeding),
+            "knownHashes": sorted(swarm.seeds),
+            "announced": sum(s.announced for s in seeding),
+        }
+        if not ready:
+            body["waitingFor"] = [s.entry.name + (f" ({s.last_tracker_error})" if s.last_tracker_error else "")
+                                  for s in seeding if not s.announced]
+        return web.json_response(body, status=200 if ready else 503)
+
+    @routes.get("/torrents")
+    async def torrents(request: web.Request) -> web.Response:
+        return web.json_response([swarm.describe(s) for s in swarm.seeds.values()])
+
+    async def set_paused(request: web.Request, paused: bool) -> web.Response:
+        info_hash = request.match_info["hash"].lower()
+        if info_hash not in swarm.seeds:
+            return service.json_error(404, f"unknown torrent {info_hash}")
+        try:
+            seed = swarm.set_paused(info_hash, paused)
+        except ValueError as exc:
+            return service.json_error(409, str(exc))
+        return web.json_response(swarm.describe(seed))
+
+    @routes.post("/torrents/{hash}/pause")
+    async def pause(request: web.Request) -> web.Response:
+        return await set_paused(request, True)
+
+    @routes.post("/torrents/{hash}/resume")
+    async def resume(request: web.Request) -> web.Response:
+        return await set_paused(request, False)
+
+    @routes.get("/settings")
+    async def get_settings(request: web.Request) -> web.Response:
+        return web.json_response({"uploadRateLimit": swarm.upload_rate_limit})
+
+    @routes.put("/settings")
+    async def put_settings(request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+            limit = int(body["uploadRateLimit"])
+            if limit < 0:
+                raise ValueError("must be >= 0")
+        except (ValueError, KeyError, TypeError) as exc:
+            return service.json_error(400, f"expected {{\"uploadRateLimit\": bytes_per_second >= 0}}: {exc}")
+        swarm.set_upload_rate_limit(limit)
+        return web.json_response({"uploadRateLimit": limit})
+
+    async def background(app: web.Application):
+        async def loop() -> None:
+            last_announce = 0.0
+            clock = asyncio.get_running_loop().time
+            while True:
+                swarm.pump_alerts()
+                # The controlled swarm re-announces every few seconds, so a tracker that
+                # restarts (and forgets its peers) knows the seeder again within seconds.
+                if clock() - last_announce >= REANNOUNCE_SECONDS:
+                    swarm.reannounce()
+                    last_announce = clock()
+                await asyncio.sleep(0.05)
+
+        task = asyncio.create_task(loop())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        swarm.stop()
+
+    app = web.Application()
+    app.add_routes(routes)
+    app.cleanup_ctx.append(background)
+    return app
+
+
+def main() -> None:
+    parser = service.base_parser("swarmspec seeder")
+    parser.add_argument("--catalog", type=Path, required=True)
+    parser.add_argument("--media-dir", type=Path, required=True)
+    parser.add_argument("--torrent-dir", type=Path, required=True)
+    parser.add_argument("--tracker", required=True, help="announce URL, e.g. http://127.0.0.1:6969/announce")
+    parser.add_argument("--peer-host", default=None, help="interface for BitTorrent peers (default: --host)")
+    parser.add_argument("--upload-rate-limit", type=int, default=Settings.from_env().upload_rate_limit,
+                        help="bytes/s, 0 = unlimited (default: SWARMSPEC_UPLOAD_RATE_LIMIT)")
+    args = parser.parse_args()
+    log = service.setup_logging("seeder")
+    swarm = Swarm(Catalog.load(args.catalog), args.media_dir, args.torrent_dir, args.tracker,
+                  host=args.peer_host or args.host, upload_rate_limit=args.upload_rate_limit)
+
+    async def factory() -> web.Application:
+        swarm.start()
+        return make_app(swarm)
+
+    service.run(factory, args.host, args.port, log)
+
+
+if __name__ == "__main__":
+    main()
