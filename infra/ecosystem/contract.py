@@ -1,28 +1,92 @@
-"""Providers run the ecosystem: `local` (subprocesses on 127.0.0.1) and `docker`."""
+"""The contract every provider keeps: what the suite may ask of an ecosystem and of one
+running service, and which faults a provider can inject.
+
+Faults are declared, not discovered: a provider says `supports(Fault.PAUSE)`, and a
+scenario that needs a fault the provider lacks is skipped with a printed reason before
+it starts, instead of failing half-way with an AttributeError. Every provider is checked
+against this contract by one parametrized test module (`tests/test_provider_contract.py`).
+"""
 
 from __future__ import annotations
 
-from typing import Protocol
+import enum
+from typing import Protocol, runtime_checkable
 
 from infra.ecosystem.endpoints import Endpoints
 
 
-class ServiceHandle(Protocol):
-    """What the suite may do to one running service."""
+class Fault(enum.Enum):
+    """Something the suite can do to a running service besides start and stop it."""
+
+    KILL = "kill"                  # SIGKILL, as a crash would
+    RESTART = "restart"            # stop, then start on the same address
+    PAUSE = "pause"                # freeze every process; address and connections kept
+    DISCONNECT = "disconnect"      # cut off the swarm's network, then reconnect
+
+    @classmethod
+    def from_tag(cls, tag: str) -> "Fault":
+        """`needs.fault.pause` -> Fault.PAUSE (the tag a scenario carries)."""
+        try:
+            return cls(tag.rsplit(".", 1)[-1])
+        except ValueError:
+            raise ValueError(f"unknown fault tag {tag!r}; faults: {', '.join(f.value for f in cls)}") from None
+
+
+class FaultNotSupported(RuntimeError):
+    """The provider does not declare this fault; the message says which provider has it."""
+
+
+@runtime_checkable
+class Service(Protocol):
+    """One running service, as every provider exposes it."""
 
     name: str
-    url: str
 
-    def start(self) -> None: ...
-    def stop(self) -> None: ...
+    @property
+    def url(self) -> str: ...                       # base URL as reachable from the suite's host
+    def start(self) -> None: ...                    # returns once healthy, or raises with the log tail
+    def stop(self) -> None: ...                     # SIGTERM, then SIGKILL after the stop timeout
     def restart(self) -> None: ...
     def is_running(self) -> bool: ...
     def log_tail(self, lines: int = 40) -> str: ...
+    def heal(self) -> None: ...                     # undo any fault: running, thawed, connected, healthy
 
 
+@runtime_checkable
+class FaultyService(Service, Protocol):
+    """The fault methods; a provider implements those it declares in `faults`."""
+
+    def kill(self) -> None: ...
+    def pause(self) -> None: ...
+    def unpause(self) -> None: ...
+    def disconnect(self) -> None: ...
+    def reconnect(self) -> None: ...
+
+
+@runtime_checkable
 class Provider(Protocol):
+    """Runs the ecosystem described in `infra.ecosystem.services`."""
+
     name: str
+    faults: frozenset[Fault]
 
     def up(self) -> Endpoints: ...
     def down(self) -> None: ...
-    def service(self, name: str) -> ServiceHandle: ...
+    def service(self, name: str) -> Service: ...
+    def supports(self, fault: Fault) -> bool: ...
+
+
+class DeclaredFaults:
+    """Mixin: `supports()` and `require()` from a class-level `faults` set."""
+
+    name: str
+    faults: frozenset[Fault] = frozenset()
+
+    def supports(self, fault: Fault) -> bool:
+        return fault in self.faults
+
+    def require(self, fault: Fault) -> None:
+        if fault not in self.faults:
+            raise FaultNotSupported(
+                f"the {self.name} provider cannot {fault.value} a service "
+                f"(it declares: {', '.join(sorted(f.value for f in self.faults)) or 'no faults'})")
