@@ -26,6 +26,8 @@ from infra.suite.http import Client
 from infra.suite.library import Library
 from infra.suite.swarm_control import SwarmControl
 from infra.suite.targets import load_credentials, make_target
+from infra.suite.grading import UNIMPLEMENTED_PREFIX, Judge, ScenarioGrade, clauses_of, grade_of
+from infra.suite.state import ScenarioState
 from infra.suite.viewer import Viewer
 from infra.suite.world import RunOptions, World
 
@@ -90,8 +92,8 @@ def before_scenario(context, scenario):
     needs = _needs(scenario.effective_tags)
     missing = world.target.missing(needs - {"control"})
     if missing:
-        reason = f"target {world.target.name!r} does not support: {', '.join(sorted(missing))}"
-        scenario.skip(reason)   # behave prints the reason; the scenario counts as skipped
+        reason = f"{UNIMPLEMENTED_PREFIX}target {world.target.name!r} lacks {', '.join(sorted(missing))}"
+        scenario.skip(reason)   # graded unimplemented: neither a pass nor a failure
         return
     if "control" in needs and not world.swarm.owns_services:
         reason = "the suite attached to a running ecosystem and cannot stop or restart its services"
@@ -106,16 +108,26 @@ def before_scenario(context, scenario):
         reason = "needs the docker ecosystem (-D ecosystem=docker)"
         scenario.skip(reason)   # behave prints the reason; the scenario counts as skipped
         return
-    context.viewer = Viewer(Client(on_exchange=reporting.attach_exchange), world.target)
+    context.scene = ScenarioState(Viewer(Client(on_exchange=reporting.attach_exchange), world.target),
+                                  Judge(world.contract))
 
 
 def after_scenario(context, scenario):
-    viewer = getattr(context, "viewer", None)
-    if viewer is None:
-        return
     world: World = context.world
-    if scenario.status == "failed":
-        for name in ("backend", "seeder", "tracker", "range_server"):
+    scene: ScenarioState | None = getattr(context, "scene", None)
+    failed_step = next((step for step in scenario.all_steps if step.status.name in ("failed", "error")), None)
+    error = getattr(failed_step, "exception", None) or getattr(failed_step, "error_message", None)
+    grade = grade_of(scenario.status.name, scenario.effective_tags, error, scene.judge.deviations if scene else [],
+                     getattr(scenario, "skip_reason", "") or "")
+    detail = "\n".join(scene.judge.deviations) if scene and not error else str(error or getattr(scenario, "skip_reason", "") or "")
+    world.grades.add(ScenarioGrade(scenario.feature.name, scenario.name, grade, clauses_of(scenario.effective_tags),
+                                   detail[:4000], f"{scenario.location}"))
+    if scene is None:
+        return
+    reporting.label_grade(grade.value, scene.judge.deviations)
+    if scenario.status.name in ("failed", "error"):
+        # the log of the system under test (when the ecosystem runs it) and of the swarm; never another backend's
+        for name in (*world.target.services, "seeder", "tracker"):
             tail = world.swarm.log_tail(name, 60)
             if tail:
                 reporting.attach_text(f"log tail: {name}", tail)
@@ -123,12 +135,15 @@ def after_scenario(context, scenario):
     if figures:
         reporting.attach_json("measured figures", figures)
         print(f"  figures for {scenario.name}: {json.dumps(figures)}")
-    viewer.client.close()
-    context.viewer = None
+    scene.viewer.client.close()
+    context.scene = None
 
 
 def after_all(context):
     world = getattr(context, "world", None)
+    if world is not None:
+        world.grades.write(world.settings.reports_dir / "grades.json")
+        print("\n" + world.grades.summary())
     if world is not None and world.notes:
         print("\nPerformance figures:")
         for scenario, figures in world.notes.items():

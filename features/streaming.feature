@@ -34,3 +34,14 @@ Feature: Playing a video from the start
     Then the response status is 200
     And the video is served as "video/mp4"
     And the body is exactly the multi-file torrent's video
+
+  @rfc9110.9.3.2
+  Scenario Outline: Asking for the headers of <what> gives what playing it would
+    When the viewer asks for the headers of <what> of the small video, then plays it
+    Then both answers carry the same status, Content-Type, Accept-Ranges and Content-Range
+    And swarmspec's contract wants the same Content-Length, ETag and Last-Modified too
+
+    Examples:
+      | what              |
+      | the whole video   |
+      | "bytes=100-199"   |

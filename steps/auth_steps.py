@@ -12,35 +12,35 @@ from infra.suite import forged_tokens
 @when("an anonymous viewer plays {video:Video}")
 def step_anonymous(context, video):
     ref = context.world.library[video]
-    url = context.world.target.stream_url(context.viewer.client, ref)
-    context.viewer.anonymous = True
-    context.viewer.get(url)
+    url = context.world.target.stream_url(context.scene.viewer.client, ref)
+    context.scene.viewer.anonymous = True
+    context.scene.viewer.get(url)
 
 
 @when("a viewer with {kind} plays {video:Video}")
 def step_bad_token(context, kind, video):
-    target, client = context.world.target, context.viewer.client
+    target, client = context.world.target, context.scene.viewer.client
     ref = context.world.library[video]
     url = target.stream_url(client, ref)
     if kind == "an expired stream token":
         token = target.stream_token(client, target.source_id(client, ref), lifetime=1)
         forged_tokens.wait_until_expired(token)
-        context.viewer.anonymous = True
-        context.viewer.get(f"{url}?token={quote(token)}")
+        context.scene.viewer.anonymous = True
+        context.scene.viewer.get(f"{url}?token={quote(token)}")
         return
-    context.viewer.token_override = forged_tokens.forge(kind, target.token(client))
-    context.viewer.get(url)
+    context.scene.viewer.token_override = forged_tokens.forge(kind, target.token(client))
+    context.scene.viewer.get(url)
 
 
 @when("someone logs in with a wrong password")
 def step_wrong_password(context):
-    context.viewer.last = context.world.target.login(context.viewer.client, password="wrong-password-on-purpose")
+    context.scene.viewer.last = context.world.target.login(context.scene.viewer.client, password="wrong-password-on-purpose")
 
 
 @then("the answer holds no token")
 def step_no_token(context):
     try:
-        body = json.loads(context.viewer.last.body)
+        body = json.loads(context.scene.viewer.last.body)
     except ValueError:
         body = {}
     assert_that(body if isinstance(body, dict) else {}, is_not(has_key("token")))
@@ -48,15 +48,15 @@ def step_no_token(context):
 
 @given("the viewer holds a stream token for {video:Video}")
 def step_hold_stream_token(context, video):
-    target, client = context.world.target, context.viewer.client
+    target, client = context.world.target, context.scene.viewer.client
     ref = context.world.library[video]
-    context.stream_token = target.stream_token(client, target.source_id(client, ref))
+    context.scene.stream_token = target.stream_token(client, target.source_id(client, ref))
 
 
 @when("the viewer's video element plays {video:Video} with that token")
 @when("the viewer uses that token to play {video:Video}")
 def step_play_with_token(context, video):
     ref = context.world.library[video]
-    url = context.world.target.stream_url(context.viewer.client, ref)
-    context.viewer.anonymous = True   # a <video> element sends no Authorization header
-    context.viewer.get(f"{url}?token={quote(context.stream_token)}")
+    url = context.world.target.stream_url(context.scene.viewer.client, ref)
+    context.scene.viewer.anonymous = True   # a <video> element sends no Authorization header
+    context.scene.viewer.get(f"{url}?token={quote(context.scene.stream_token)}")

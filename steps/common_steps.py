@@ -10,78 +10,78 @@ from infra.suite.matchers import (answered_within, body_equals, content_length_m
 
 @given("the swarm is seeding the test videos")
 def step_swarm_seeding(context):
-    context.world.swarm.require_seeding(context.viewer.client, context.world.library)
+    context.world.swarm.require_seeding(context.scene.viewer.client, context.world.library)
 
 
 @then("the response status is {status:d}")
 def step_status(context, status):
-    assert_that(context.viewer.last, has_status(status))
+    assert_that(context.scene.viewer.last, has_status(status))
 
 
 @then("the response status is one of {statuses:Statuses}")
 def step_status_one_of(context, statuses):
-    assert_that(context.viewer.last, has_status(*statuses))
+    assert_that(context.scene.viewer.last, has_status(*statuses))
 
 
 @then('the video is served as "{content_type}"')
 def step_content_type(context, content_type):
-    assert_that(context.viewer.last, has_header_containing("Content-Type", content_type))
+    assert_that(context.scene.viewer.last, has_header_containing("Content-Type", content_type))
 
 
 @then("the response advertises byte ranges")
 def step_accept_ranges(context):
-    assert_that(context.viewer.last, has_header("Accept-Ranges", "bytes"))
+    assert_that(context.scene.viewer.last, has_header("Accept-Ranges", "bytes"))
 
 
 @then("the Content-Length is the size of {video:Video}")
 def step_content_length(context, video):
     ref = context.world.library[video]
-    assert_that(context.viewer.last, has_header("Content-Length", str(ref.size)))
+    assert_that(context.scene.viewer.last, has_header("Content-Length", str(ref.size)))
 
 
 @then('the Content-Range is "{template}"')
 def step_content_range(context, template):
-    expected = library.expand(template, context.scenario_video.positions())
-    assert_that(context.viewer.last, has_content_range(expected))
+    expected = library.expand(template, context.scene.video.positions())
+    assert_that(context.scene.viewer.last, has_content_range(expected))
 
 
 @then("the body is exactly {video:Video}")
 def step_body_is_video(context, video):
     ref = context.world.library[video]
-    assert_that(context.viewer.last, content_length_matches_body())
-    assert_that(context.viewer.last, body_equals(ref.whole(), ref.name))
+    assert_that(context.scene.viewer.last, content_length_matches_body())
+    assert_that(context.scene.viewer.last, body_equals(ref.whole(), ref.name))
 
 
 @then("the body is exactly those bytes of {video:Video}")
 def step_body_is_those_bytes(context, video):
     ref = context.world.library[video]
-    exchange = context.viewer.last
-    start, end = context.expected_span
+    exchange = context.scene.viewer.last
+    start, end = context.scene.expected_span
     assert_that(exchange, content_length_matches_body())
     assert_that(exchange, body_equals(ref.read(start, end), ref.name, offset=start))
 
 
 @then("the response has no body")
 def step_no_body(context):
-    assert_that(context.viewer.last, has_no_body())
+    assert_that(context.scene.viewer.last, has_no_body())
 
 
 @then("the answer came within {seconds:Seconds} second")
 @then("the answer came within {seconds:Seconds} seconds")
 def step_answer_within(context, seconds):
-    assert_that(context.viewer.last, answered_within(seconds, "total"))
+    assert_that(context.scene.viewer.last, answered_within(seconds, "total"))
 
 
 @then("the answer came within the backend's stream timeout")
 def step_within_stream_timeout(context):
     budget = context.world.settings.stream_timeout + 2.0
-    assert_that(context.viewer.last, answered_within(budget, "total"), "stream timeout + 2 s of slack")
+    assert_that(context.scene.viewer.last, answered_within(budget, "total"), "stream timeout + 2 s of slack")
 
 
 @then("the server still serves {video:Video} normally")
 def step_still_serves(context, video):
     ref = context.world.library[video]
-    exchange = context.viewer.play(ref, "bytes=0-1023")
+    exchange = context.scene.viewer.play(ref, "bytes=0-1023")
     assert_that(exchange, has_status(206))
     assert_that(exchange, has_content_range(f"bytes 0-1023/{ref.size}"))
     assert_that(exchange, body_equals(ref.read(0, 1023), ref.name))
@@ -90,7 +90,7 @@ def step_still_serves(context, video):
 @then("the viewer can play {video:Video} from the start")
 def step_can_play(context, video):
     ref = context.world.library[video]
-    exchange = context.viewer.play(ref)
+    exchange = context.scene.viewer.play(ref)
     assert_that(exchange, has_status(200))
     assert_that(exchange, content_length_matches_body())
     assert_that(exchange, body_equals(ref.whole(), ref.name))

@@ -11,27 +11,27 @@ MIB = 1024 * 1024
 @when("{count:d} viewers each ask for a different part of the large video at the same time")
 def step_different_parts(context, count):
     ref = context.world.library["the large video"]
-    url = context.world.target.stream_url(context.viewer.client, ref)
+    url = context.world.target.stream_url(context.scene.viewer.client, ref)
     part = 256 * 1024
     stride = (ref.size - part) // count
     spans = [(i * stride + 7 * i, i * stride + 7 * i + part - 1) for i in range(count)]  # misaligned on purpose
-    context.spans = spans
-    context.crowd = context.viewer.together([(url, f"bytes={s}-{e}", None) for s, e in spans])
+    context.scene.spans = spans
+    context.scene.crowd = context.scene.viewer.together([(url, f"bytes={s}-{e}", None) for s, e in spans])
 
 
 @when("{count:d} viewers ask for the first MiB of the large video at the same time")
 def step_same_range(context, count):
     ref = context.world.library["the large video"]
-    url = context.world.target.stream_url(context.viewer.client, ref)
-    context.spans = [(0, MIB - 1)] * count
-    context.crowd = context.viewer.together([(url, f"bytes=0-{MIB - 1}", None)] * count)
+    url = context.world.target.stream_url(context.scene.viewer.client, ref)
+    context.scene.spans = [(0, MIB - 1)] * count
+    context.scene.crowd = context.scene.viewer.together([(url, f"bytes=0-{MIB - 1}", None)] * count)
 
 
 @then("every viewer gets 206 with the exact bytes of their part")
 def step_every_part_exact(context):
     ref = context.world.library["the large video"]
-    assert_that(context.crowd, has_length(len(context.spans)))
-    for (start, end), exchange in zip(context.spans, context.crowd):
+    assert_that(context.scene.crowd, has_length(len(context.scene.spans)))
+    for (start, end), exchange in zip(context.scene.spans, context.scene.crowd):
         assert_that(exchange, has_status(206))
         assert_that(exchange, has_content_range(f"bytes {start}-{end}/{ref.size}"))
         assert_that(exchange, content_length_matches_body())
@@ -41,18 +41,18 @@ def step_every_part_exact(context):
 @when("{count:d} viewers start the large video at once and {leavers:d} of them leave after 64 KiB")
 def step_some_leave(context, count, leavers):
     ref = context.world.library["the large video"]
-    url = context.world.target.stream_url(context.viewer.client, ref)
+    url = context.world.target.stream_url(context.scene.viewer.client, ref)
     limits = [64 * 1024 if i < leavers else None for i in range(count)]
-    context.crowd_limits = limits
-    context.crowd = context.viewer.together([(url, None, limit) for limit in limits])
+    context.scene.crowd_limits = limits
+    context.scene.crowd = context.scene.viewer.together([(url, None, limit) for limit in limits])
 
 
 @then("every viewer who stayed got the whole large video, byte for byte")
 def step_stayers_whole(context):
     ref = context.world.library["the large video"]
-    stayers = [e for e, limit in zip(context.crowd, context.crowd_limits) if limit is None]
-    leavers = [e for e, limit in zip(context.crowd, context.crowd_limits) if limit is not None]
-    assert_that(stayers, has_length(context.crowd_limits.count(None)))
+    stayers = [e for e, limit in zip(context.scene.crowd, context.scene.crowd_limits) if limit is None]
+    leavers = [e for e, limit in zip(context.scene.crowd, context.scene.crowd_limits) if limit is not None]
+    assert_that(stayers, has_length(context.scene.crowd_limits.count(None)))
     for exchange in stayers:
         assert_that(exchange, has_status(200))
         assert_that(exchange, content_length_matches_body())

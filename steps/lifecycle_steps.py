@@ -14,20 +14,20 @@ MIB = 1024 * 1024
 @when("the curator asks for the metadata of {video:Video}")
 def step_metadata(context, video):
     ref = context.world.library[video]
-    context.scenario_video = ref
-    context.viewer.last = context.world.target.metadata(context.viewer.client, ref.magnet)
+    context.scene.video = ref
+    context.scene.viewer.last = context.world.target.metadata(context.scene.viewer.client, ref.magnet)
 
 
 @then("the metadata names the info hash of {video:Video}")
 def step_metadata_hash(context, video):
     ref = context.world.library[video]
-    assert_that(json.loads(context.viewer.last.body)["infoHash"].lower(), equal_to(ref.info_hash))
+    assert_that(json.loads(context.scene.viewer.last.body)["infoHash"].lower(), equal_to(ref.info_hash))
 
 
 @then("the metadata lists every file of {video:Video} with its size")
 def step_metadata_files(context, video):
     ref = context.world.library[video]
-    files = json.loads(context.viewer.last.body)["files"]
+    files = json.loads(context.scene.viewer.last.body)["files"]
     expected = [(f["path"], f["length"]) for f in ref.entry.files]
     assert_that([(f["path"], f["length"]) for f in files], contains_inanyorder(*expected))
 
@@ -36,36 +36,36 @@ def step_metadata_files(context, video):
 @when("the viewer watches the first MiB of {video:Video} again")
 def step_watched_first_mib(context, video):
     ref = context.world.library[video]
-    context.scenario_video = ref
-    context.expected_span = (0, MIB - 1)
-    exchange = context.viewer.play(ref, f"bytes=0-{MIB - 1}")
+    context.scene.video = ref
+    context.scene.expected_span = (0, MIB - 1)
+    exchange = context.scene.viewer.play(ref, f"bytes=0-{MIB - 1}")
     assert_that(exchange, has_status(206))
     assert_that(exchange, body_equals(ref.read(0, MIB - 1), ref.name))
-    context.last_watched_at = time.monotonic()
+    context.scene.last_watched_at = time.monotonic()
 
 
 @when("nobody watches {video:Video} for longer than the idle time")
 def step_nobody_watches(context, video):
     ref = context.world.library[video]
     idle = context.world.settings.idle_timeout
-    context.forgotten_after = context.world.backend_forgets(context.viewer, ref, deadline=idle + 10)
+    context.scene.forgotten_at = context.world.backend_forgets(context.scene.viewer, ref, deadline=idle + 10)
 
 
 @then("the backend no longer holds {video:Video}")
 def step_no_longer_held(context, video):
     ref = context.world.library[video]
     idle = context.world.settings.idle_timeout
-    held = [t["infoHash"] for t in context.world.target.active_torrents(context.viewer.client)]
+    held = [t["infoHash"] for t in context.world.target.active_torrents(context.scene.viewer.client)]
     assert_that(ref.info_hash in held, equal_to(False), f"active torrents: {held}")
     # Not before the idle time: cleaned up *after* it (1 s of slack for clock granularity).
-    assert_that(context.forgotten_after - context.last_watched_at, greater_than_or_equal_to(idle - 1.0))
+    assert_that(context.scene.forgotten_at - context.scene.last_watched_at, greater_than_or_equal_to(idle - 1.0))
 
 
 @given("the backend does not hold {video:Video}")
 @when("the backend has forgotten {video:Video}")
 def step_backend_forgot(context, video):
     ref = context.world.library[video]
-    context.world.backend_forgets(context.viewer, ref, deadline=context.world.settings.idle_timeout + 10)
+    context.world.backend_forgets(context.scene.viewer, ref, deadline=context.world.settings.idle_timeout + 10)
 
 
 @given("the tracker has gone away")
@@ -79,4 +79,4 @@ def step_tracker_back(context):
     swarm = context.world.swarm
     swarm.start_service("tracker")
     for ref in context.world.library.seeded():
-        swarm.wait_until_tracker_knows(context.viewer.client, ref.info_hash)
+        swarm.wait_until_tracker_knows(context.scene.viewer.client, ref.info_hash)

@@ -10,38 +10,38 @@ from infra.suite.matchers import body_equals, has_content_range, has_status
 @when("the viewer plays {video:Video} from the start")
 def step_play(context, video):
     ref = context.world.library[video]
-    context.scenario_video = ref
-    context.expected_span = (0, ref.size - 1)
-    context.viewer.play(ref)
+    context.scene.video = ref
+    context.scene.expected_span = (0, ref.size - 1)
+    context.scene.viewer.play(ref)
 
 
 @when("the viewer asks for the headers of {video:Video}")
 def step_head(context, video):
-    context.viewer.play(context.world.library[video], method="HEAD")
+    context.scene.viewer.play(context.world.library[video], method="HEAD")
 
 
 @when('the viewer sends "Range: {header}" for {video:Video}')
 def step_send_range(context, header, video):
     ref = context.world.library[video]
-    context.scenario_video = ref
+    context.scene.video = ref
     expanded = library.expand(header, ref.positions())
-    exchange = context.viewer.play(ref, expanded)
-    context.expected_span = player.span_of(exchange, ref.size)
+    exchange = context.scene.viewer.play(ref, expanded)
+    context.scene.expected_span = player.span_of(exchange, ref.size)
 
 
 @when("the viewer watches {video:Video}, seeking to {positions}")
 def step_seek_around(context, video, positions):
     ref = context.world.library[video]
-    context.scenario_video = ref
+    context.scene.video = ref
     percents = player.percentages(positions)
-    context.player_reads = player.seek_through(context.viewer, ref, percents)
+    context.scene.player_reads = player.seek_through(context.scene.viewer, ref, percents)
 
 
 @then("every answer is 206 with the exact bytes of {video:Video}")
 def step_every_answer_exact(context, video):
     ref = context.world.library[video]
-    assert_that(context.player_reads, is_not(empty()))
-    for read in context.player_reads:
+    assert_that(context.scene.player_reads, is_not(empty()))
+    for read in context.scene.player_reads:
         exchange = read.exchange
         reason = f"player read at offset {read.start}"
         assert_that(exchange, has_status(206), reason)
@@ -61,12 +61,12 @@ def step_index_at_end(context, video):
 @when("the viewer's player reads the head, then the index at the end, then plays from the start")
 def step_player_tail_first(context):
     ref = context.world.library["the medium video"]
-    context.scenario_video = ref
-    context.player_reads, context.found_index_at = player.open_like_a_player(context.viewer, ref)
+    context.scene.video = ref
+    context.scene.player_reads, context.scene.found_index_at = player.open_like_a_player(context.scene.viewer, ref)
 
 
 @then("the player found the index at the end")
 def step_found_index(context):
-    ref = context.scenario_video
-    assert_that(context.found_index_at, equal_to(player.moov_offset(ref.whole())),
+    ref = context.scene.video
+    assert_that(context.scene.found_index_at, equal_to(player.moov_offset(ref.whole())),
                 "offset of the moov box found by walking the served bytes vs. the file's own")

@@ -55,10 +55,10 @@ def step_container_restarts(context, service):
 @when("the tracker lists the seeder's current address for every test video")
 def step_tracker_lists_seeder_everywhere(context):
     for ref in context.world.library.seeded():
-        context.world.swarm.wait_until_tracker_lists_seeder(context.viewer.client, ref.info_hash)
+        context.world.swarm.wait_until_tracker_lists_seeder(context.scene.viewer.client, ref.info_hash)
 
 
 @when("the tracker lists the seeder's current address for {video:Video}")
 def step_tracker_lists_seeder(context, video):
     ref = context.world.library[video]
-    context.world.swarm.wait_until_tracker_lists_seeder(context.viewer.client, ref.info_hash)
+    context.world.swarm.wait_until_tracker_lists_seeder(context.scene.viewer.client, ref.info_hash)

@@ -16,25 +16,25 @@ def _json(exchange):
 @given("the curator has added {video:Video} as a source")
 def step_add_source(context, video):
     ref = context.world.library[video]
-    exchange = context.world.target.create_source(context.viewer.client, ref.magnet, quality="1080p",
+    exchange = context.world.target.create_source(context.scene.viewer.client, ref.magnet, quality="1080p",
                                                   resolution=ref.name, size=ref.size, videoCodec="h264")
-    context.viewer.last = exchange
-    context.scenario_video = ref
+    context.scene.viewer.last = exchange
+    context.scene.video = ref
     if exchange.status == 201:
-        context.source = _json(exchange)
+        context.scene.source = _json(exchange)
 
 
 @then("the new source has an id")
 def step_source_has_id(context):
-    body = _json(context.viewer.last)
+    body = _json(context.scene.viewer.last)
     assert_that(body, has_key("id"))
     assert_that(str(body["id"]), is_not(empty()))
 
 
 @then("the viewer can play the new source from the start")
 def step_play_new_source(context):
-    ref = context.scenario_video
-    exchange = context.viewer.get(context.world.target.stream_url_for(context.source["id"]))
+    ref = context.scene.video
+    exchange = context.scene.viewer.get(context.world.target.stream_url_for(context.scene.source["id"]))
     assert_that(exchange, has_status(200))
     assert_that(exchange, content_length_matches_body())
     assert_that(exchange, body_equals(ref.whole(), ref.name))
@@ -42,12 +42,12 @@ def step_play_new_source(context):
 
 @when('the curator adds a source with the magnet "{magnet}"')
 def step_add_bad_source(context, magnet):
-    context.viewer.last = context.world.target.create_source(context.viewer.client, magnet)
+    context.scene.viewer.last = context.world.target.create_source(context.scene.viewer.client, magnet)
 
 
 @then('the error message mentions "{word}"')
 def step_error_mentions(context, word):
-    body = _json(context.viewer.last)
+    body = _json(context.scene.viewer.last)
     message = " ".join(str(v) for v in body.values()) if isinstance(body, dict) else str(body)
     assert_that(message.lower(), contains_string(word.lower()))
 
@@ -59,18 +59,18 @@ def step_backend_restarts(context):
 
 @then("the source is still known with the same magnet")
 def step_source_still_there(context):
-    exchange = context.world.target.get_source(context.viewer.client, context.source["id"])
-    context.viewer.last = exchange
+    exchange = context.world.target.get_source(context.scene.viewer.client, context.scene.source["id"])
+    context.scene.viewer.last = exchange
     assert_that(exchange, has_status(200))
-    assert_that(_json(exchange), has_entries(id=context.source["id"], magnetUri=context.scenario_video.magnet))
+    assert_that(_json(exchange), has_entries(id=context.scene.source["id"], magnetUri=context.scene.video.magnet))
 
 
 @then("the viewer can seek to the middle of the source")
 def step_seek_middle_of_source(context):
-    ref = context.scenario_video
+    ref = context.scene.video
     start = ref.size // 2
     end = start + 65535
-    exchange = context.viewer.get(context.world.target.stream_url_for(context.source["id"]), f"bytes={start}-{end}")
+    exchange = context.scene.viewer.get(context.world.target.stream_url_for(context.scene.source["id"]), f"bytes={start}-{end}")
     assert_that(exchange, has_status(206))
     assert_that(exchange, has_content_range(f"bytes {start}-{end}/{ref.size}"))
     assert_that(exchange, body_equals(ref.read(start, end), ref.name, offset=start))

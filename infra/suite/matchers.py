@@ -12,7 +12,7 @@ from hamcrest.core.description import Description
 from infra.suite.http import Exchange
 
 
-def _exchange_line(exchange: Exchange) -> str:
+def exchange_line(exchange: Exchange) -> str:
     text = f"{exchange.label} -> {exchange.status} {exchange.reason}"
     if exchange.error:
         text += f" (transport error: {exchange.error})"
@@ -37,7 +37,7 @@ class HasStatus(BaseMatcher[Exchange]):
         description.append_text("a response with status " + " or ".join(map(str, self.codes)))
 
     def describe_mismatch(self, item: Exchange, description: Description) -> None:
-        description.append_text(_exchange_line(item) + _body_hint(item))
+        description.append_text(exchange_line(item) + _body_hint(item))
 
 
 def has_status(*codes: int) -> HasStatus:
@@ -66,7 +66,7 @@ class HasHeader(BaseMatcher[Exchange]):
     def describe_mismatch(self, item: Exchange, description: Description) -> None:
         actual = item.header(self.name)
         shown = "absent" if actual is None else repr(actual)
-        description.append_text(f"{self.name} was {shown} in {_exchange_line(item)}")
+        description.append_text(f"{self.name} was {shown} in {exchange_line(item)}")
 
 
 def has_header(name: str, value: str | None = None) -> HasHeader:
@@ -91,7 +91,7 @@ class ContentLengthMatchesBody(BaseMatcher[Exchange]):
 
     def describe_mismatch(self, item: Exchange, description: Description) -> None:
         description.append_text(f"Content-Length {item.header('Content-Length')!r} but {len(item.body)} body bytes "
-                                f"were read in {_exchange_line(item)}")
+                                f"were read in {exchange_line(item)}")
 
 
 def content_length_matches_body() -> ContentLengthMatchesBody:
@@ -129,7 +129,7 @@ class BodyEquals(BaseMatcher[Exchange]):
 
     def describe_mismatch(self, item: Exchange, description: Description) -> None:
         at = first_difference(item.body, self.expected)
-        text = f"{_exchange_line(item)}: {len(item.body)} body bytes; "
+        text = f"{exchange_line(item)}: {len(item.body)} body bytes; "
         if at is None:
             text += "equal"
         elif at >= len(item.body) or at >= len(self.expected):
@@ -152,7 +152,7 @@ class HasNoBody(BaseMatcher[Exchange]):
         description.append_text("a response without a body")
 
     def describe_mismatch(self, item: Exchange, description: Description) -> None:
-        description.append_text(f"{len(item.body)} body bytes in {_exchange_line(item)}")
+        description.append_text(f"{len(item.body)} body bytes in {exchange_line(item)}")
 
 
 def has_no_body() -> HasNoBody:
@@ -178,7 +178,7 @@ class AnsweredWithin(BaseMatcher[Exchange]):
     def describe_mismatch(self, item: Exchange, description: Description) -> None:
         value = self._value(item)
         shown = "never" if value is None else f"after {value:.3f}s"
-        description.append_text(f"{self.which.replace('_', ' ')} came {shown} in {_exchange_line(item)}")
+        description.append_text(f"{self.which.replace('_', ' ')} came {shown} in {exchange_line(item)}")
 
 
 def answered_within(seconds: float, which: str = "total") -> AnsweredWithin:

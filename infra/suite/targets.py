@@ -30,6 +30,8 @@ class TargetError(RuntimeError):
 class Target:
     name = "abstract"
     capabilities: frozenset[str] = frozenset()
+    services: tuple[str, ...] = ()            # the ecosystem services that are the system under test
+    default_contract = "strict"
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")
@@ -46,6 +48,7 @@ class Target:
 
 class RangeServerTarget(Target):
     name = "range-server"
+    services = ("range_server",)
     capabilities = frozenset({"playback", "seeking", "ranges", "concurrency"})
 
     def stream_url(self, client: Client, video: VideoRef) -> str:
@@ -56,6 +59,7 @@ class ReferenceTarget(Target):
     """The reference backend's API: login, sources, stream tokens, metadata, torrents."""
 
     name = "reference"
+    services = ("backend",)
     capabilities = ALL_CAPABILITIES
 
     def __init__(self, base_url: str, credentials: dict[str, str]) -> None:

@@ -20,8 +20,8 @@ class Viewer:
     token_override: str | None = None      # "Authorization" header to send instead of the target's
     anonymous: bool = False
 
-    def headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
-        if self.anonymous:
+    def headers(self, extra: dict[str, str] | None = None, anonymous: bool = False) -> dict[str, str]:
+        if self.anonymous or anonymous:
             headers = {}
         elif self.token_override is not None:
             headers = {"Authorization": f"Bearer {self.token_override}"}
@@ -30,8 +30,9 @@ class Viewer:
         return {**headers, **(extra or {})}
 
     def get(self, url: str, range_header: str | None = None, method: str = "GET", read_limit: int | None = None,
-            extra: dict[str, str] | None = None, client: Client | None = None) -> Exchange:
-        headers = self.headers(extra)
+            extra: dict[str, str] | None = None, client: Client | None = None, anonymous: bool = False) -> Exchange:
+        """One request as this viewer; `anonymous` sends no credentials (a browser's preflight)."""
+        headers = self.headers(extra, anonymous)
         if range_header is not None:
             headers["Range"] = range_header
         exchange = (client or self.client).request(method, url, headers=headers, read_limit=read_limit)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from infra.config import Settings
 from infra.ecosystem.endpoints import Endpoints
+from infra.ecosystem import clock
+from infra.suite.grading import Contract, GradeBook
 from infra.suite.library import Library
 from infra.suite.swarm_control import SwarmControl
 from infra.suite.targets import Target
@@ -21,17 +23,23 @@ class RunOptions:
     ecosystem: str = "local"            # local | docker (ignored when attaching)
     endpoints: str | None = None        # attach to the ecosystem described by this file
     backend_url: str | None = None      # send the backend's requests to another URL
+    contract: str | None = None         # strict | rfc9110; None: the target's default
 
     @classmethod
     def from_userdata(cls, userdata) -> "RunOptions":
-        unknown = set(userdata) - {"target", "ecosystem", "endpoints", "backend_url", "provider"}
+        known = ("target", "ecosystem", "endpoints", "backend_url", "contract")
+        unknown = set(userdata) - {*known, "provider"}
         if unknown:
-            raise ValueError(f"unknown -D option(s) {sorted(unknown)}; known: target, ecosystem, endpoints, backend_url")
+            raise ValueError(f"unknown -D option(s) {sorted(unknown)}; known: {', '.join(known)}")
+        contract = userdata.get("contract") or None
+        if contract is not None:
+            Contract.parse(contract)          # a typo fails the run at once, not at the end
         return cls(
             target=userdata.get("target", "reference"),
             ecosystem=userdata.get("ecosystem", userdata.get("provider", "local")),
             endpoints=userdata.get("endpoints") or None,
             backend_url=userdata.get("backend_url") or None,
+            contract=contract,
         )
 
 
@@ -44,6 +52,15 @@ class World:
     target: Target
     swarm: SwarmControl
     notes: dict[str, object] = field(default_factory=dict)   # figures for the performance report
+    grades: GradeBook = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.grades = GradeBook(self.target.name, self.contract, self.endpoints.provider)
+
+    @property
+    def contract(self) -> Contract:
+        """-D contract wins; otherwise the target's default (strict for our own servers)."""
+        return Contract.parse(self.options.contract or self.target.default_contract)
 
     @property
     def results_dir(self) -> Path:
@@ -56,13 +73,11 @@ class World:
 
     def backend_forgets(self, viewer, video, deadline: float) -> float:
         """Wait until the target no longer lists the torrent; the monotonic time it was seen gone."""
-        import time
-
         def probe() -> float:
             held = [t["infoHash"] for t in self.target.active_torrents(viewer.client)]
             if video.info_hash in held:
                 raise NotReady(f"{video.name} is still among the active torrents ({len(held)} active)")
-            return time.monotonic()
+            return clock.monotonic()
 
         return Wait(service="backend", what=f"{video.name} to be dropped after {self.settings.idle_timeout:g}s idle",
                     probe=probe, timeout=deadline, interval=0.2,

@@ -1,0 +1,39 @@
+"""Typed state of one scenario, carried from its When steps to its Then steps.
+
+behave's `context` accepts any attribute, so a typo in a Then step reads a stale value
+from another layer instead of failing; here every field is declared, typed and reset
+for each scenario (`before_scenario` makes a new one as `context.scene`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from infra.suite.grading import Judge
+from infra.suite.http import Exchange
+from infra.suite.library import VideoRef
+from infra.suite.viewer import Viewer
+
+
+@dataclass
+class ScenarioState:
+    viewer: Viewer
+    judge: Judge
+    video: VideoRef | None = None                      # the video the scenario is about
+    expected_span: tuple[int, int] | None = None       # bytes the last request asked for (start, end)
+    player_reads: list[Any] = field(default_factory=list)   # infra.suite.player.PlayerRead
+    found_index_at: int | None = None                  # moov offset found by walking served bytes
+    crowd: list[Exchange] = field(default_factory=list)     # answers of many viewers at once
+    crowd_limits: list[int | None] = field(default_factory=list)
+    spans: list[tuple[int, int]] = field(default_factory=list)
+    source: dict[str, Any] | None = None               # a source created through the target's API
+    stream_token: str | None = None
+    validator: str | None = None                       # an ETag or date the player holds (If-Range)
+    last_watched_at: float | None = None               # monotonic time of the last stream read
+    forgotten_at: float | None = None                  # monotonic time the backend was seen without the torrent
+
+    def require_video(self) -> VideoRef:
+        if self.video is None:
+            raise AssertionError("no video chosen yet: a When step must name the video first")
+        return self.video
