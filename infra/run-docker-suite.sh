@@ -27,7 +27,7 @@ fi
 
 # Images: the runtime (build-images.sh) and one per service role; warm, this builds nothing.
 started=$(date +%s)
-.venv/bin/python -m infra.ecosystem.docker.provider build
+.venv/bin/python -m infra.ecosystem.docker build
 echo "[suite] docker images ready in $(( $(date +%s) - started ))s"
 
 exec bash infra/behave-run.sh -D ecosystem=docker "$@"

@@ -19,7 +19,7 @@ from infra import PROJECT_ROOT
 from infra.ecosystem import services as ecosystem
 from infra.config import Settings
 from infra.ecosystem.prepare import Prepared
-from infra.ecosystem.docker import provider as provider
+from infra.ecosystem.docker import images, layout
 
 COMPOSE_FILE = PROJECT_ROOT / "infra" / "ecosystem" / "docker" / "docker-compose.yml"
 COMPOSE_RUN_ID = "compose"
@@ -169,17 +169,17 @@ def test_same_services(compose):
 class TestService:
     def test_command(self, compose, spec):
         service = compose["services"][spec.name]
-        assert service["entrypoint"] == spec.command(provider.DockerLayout(COMPOSE_RUN_ID))
+        assert service["entrypoint"] == spec.command(layout.DockerLayout(COMPOSE_RUN_ID))
         assert "command" not in service
         assert service["init"] is True, "PID 1 must forward SIGTERM (docker-init), as the provider's init=True"
 
     def test_image_and_dockerfile(self, compose, spec):
         service = compose["services"][spec.name]
-        assert service["image"] == f"{provider.image_repo(spec)}:latest"
+        assert service["image"] == f"{images.image_repo(spec)}:latest"
         build = service["build"]
         assert (COMPOSE_FILE.parent / build["context"]).resolve() == PROJECT_ROOT
-        assert PROJECT_ROOT / build["dockerfile"] == provider.dockerfile(spec)
-        assert provider.dockerfile(spec).is_file()
+        assert PROJECT_ROOT / build["dockerfile"] == images.dockerfile(spec.image)
+        assert images.dockerfile(spec.image).is_file()
         assert build["args"] == {"RUNTIME_IMAGE": RUNTIME_LATEST}
 
     def test_published_ports(self, compose, spec):
@@ -190,13 +190,13 @@ class TestService:
             assert host_ip == "127.0.0.1", f"{spec.name}: {entry} must be published on loopback only"
             assert host_port.isdigit()
             container_ports.append(container_port)
-        assert container_ports == provider.published_ports(spec)
+        assert container_ports == layout.published_ports(spec)
 
     def test_health_check(self, compose, spec):
         check = compose["services"][spec.name]["healthcheck"]
-        assert check["test"] == provider.healthcheck_test(spec)
+        assert check["test"] == layout.healthcheck_test(spec)
         assert spec.health_path in check["test"][-1]
-        expected = provider.healthcheck(spec)
+        expected = layout.healthcheck(spec)
         assert _seconds(check["interval"]) == expected["interval"] / 1e9
         assert _seconds(check["timeout"]) == expected["timeout"] / 1e9
         assert check["retries"] == expected["retries"]
@@ -212,10 +212,10 @@ class TestService:
                             torrent_dir=PROJECT_ROOT / "videos" / "torrents", catalog_file=run_dir / "catalog.json",
                             whitelist=run_dir / "whitelist.txt", credentials_file=run_dir / "credentials.json",
                             catalog=None)
-        paths = provider.host_paths(Settings(run_dir=run_dir), prepared, COMPOSE_RUN_ID)
+        paths = layout.host_paths(Settings(run_dir=run_dir), prepared, COMPOSE_RUN_ID)
         expected = {}
-        for host, bind in provider.volumes(spec.name, paths).items():
-            what = next(w for w in provider.MOUNTS[spec.name] if provider.CONTAINER_PATHS[w] == bind["bind"])
+        for host, bind in layout.volumes(spec.name, paths).items():
+            what = next(w for w in layout.MOUNTS[spec.name] if layout.CONTAINER_PATHS[w] == bind["bind"])
             expected[bind["bind"]] = (what, bind["mode"], Path(host))
         named_volumes = set(compose.get("volumes") or {})
         seen = {}
@@ -224,7 +224,7 @@ class TestService:
             seen[container] = mode
             what, want_mode, want_host = expected[container]
             assert mode == want_mode, f"{spec.name}: {container} is {mode}, the provider mounts it {want_mode}"
-            if what in provider.WRITABLE:
+            if what in layout.WRITABLE:
                 assert host in named_volumes, f"{spec.name}: {container} should be a named volume"
             else:
                 assert (COMPOSE_FILE.parent / host).resolve() == want_host.resolve()
@@ -232,24 +232,24 @@ class TestService:
 
     def test_environment(self, compose, spec):
         names = {e.split("=", 1)[0] for e in compose["services"][spec.name]["environment"]}
-        assert names == set(provider.container_env(Settings()))
+        assert names == set(layout.container_env(Settings()))
 
 
 def test_every_container_path_in_a_command_is_mounted():
     """What a service's command names under /srv/swarmspec is mounted into its container
     (the tracker's whitelist is named relative to its chroot, the whitelist's directory)."""
-    layout = provider.DockerLayout(COMPOSE_RUN_ID)
+    docker_layout = layout.DockerLayout(COMPOSE_RUN_ID)
     for spec in ecosystem.SERVICES:
-        mounted = {provider.CONTAINER_PATHS[w] for w in provider.MOUNTS[spec.name]}
+        mounted = {layout.CONTAINER_PATHS[w] for w in layout.MOUNTS[spec.name]}
         roots = mounted | {str(Path(m).parent) for m in mounted}
-        for arg in spec.command(layout):
+        for arg in spec.command(docker_layout):
             if arg.startswith("/srv/"):
                 assert arg in roots, f"{spec.name}: {arg} is not mounted"
 
 
 def test_dockerfiles_copy_what_exists_and_only_infra():
     for role in sorted({spec.image for spec in ecosystem.SERVICES}):
-        sources = provider.copy_sources(provider.dockerfile(role))
+        sources = images.copy_sources(images.dockerfile(role))
         assert all(path.relative_to(PROJECT_ROOT).parts[0] == "infra" for path in sources), role
-        text = provider.dockerfile(role).read_text()
+        text = images.dockerfile(role).read_text()
         assert "ARG RUNTIME_IMAGE" in text and "FROM ${RUNTIME_IMAGE}" in text, role

@@ -1,4 +1,4 @@
-"""The docker ecosystem (infra/ecosystem/docker/provider.py): the same swarm as containers.
+"""The docker ecosystem (infra/ecosystem/docker/): the same swarm as containers.
 
 Skipped, with the reason, when no Docker engine answers (start one with
 ``infra/ecosystem/docker/ensure-engine.sh`` as root). With an engine and warm images the
@@ -26,7 +26,11 @@ from infra.ecosystem.endpoints import Endpoints
 
 docker = pytest.importorskip("docker", reason="docker SDK not installed (pip install -r requirements.txt)")
 
-from infra.ecosystem.docker import provider as dp  # noqa: E402  (after the importorskip)
+# after the importorskip:
+from infra.ecosystem.contract import Fault, FaultyService, Provider  # noqa: E402
+from infra.ecosystem.docker import engine, images, layout, reaper  # noqa: E402
+from infra.ecosystem.docker.provider import DockerProvider  # noqa: E402
+from infra.ecosystem.docker.service import ServiceFailed, listening_ports  # noqa: E402
 from tests.backend_calls import BackendCalls
 
 pytestmark = pytest.mark.integration
@@ -37,8 +41,8 @@ RANGE = (1048576, 1056767)
 
 def _engine_or_skip():
     try:
-        client = dp.connect(timeout=10)
-    except dp.DockerUnavailable as exc:
+        client = engine.connect(timeout=10)
+    except engine.DockerUnavailable as exc:
         pytest.skip(f"{exc}")
     return client
 
@@ -57,7 +61,7 @@ def settings_in(base: Path, **overrides) -> Settings:
 
 
 def labelled(client, run_id: str) -> tuple[list, list]:
-    selector = {"label": f"{dp.LABEL_RUN}={run_id}"}
+    selector = {"label": f"{reaper.LABEL_RUN}={run_id}"}
     return client.containers.list(all=True, filters=selector), client.networks.list(filters=selector)
 
 
@@ -70,7 +74,7 @@ def login(endpoints: Endpoints, http: requests.Session) -> str:
 
 @dataclass
 class Eco(BackendCalls):
-    provider: dp.DockerProvider
+    provider: DockerProvider
     endpoints: Endpoints
     http: requests.Session
     token: str
@@ -91,7 +95,7 @@ def base():
 
 @pytest.fixture(scope="module")
 def eco(client, base):
-    provider = dp.DockerProvider(settings_in(base), progress=False)
+    provider = DockerProvider(settings_in(base), progress=False)
     http = requests.Session()
     try:
         endpoints = provider.up()
@@ -119,18 +123,18 @@ def test_every_service_is_a_healthy_labelled_container(eco, client):
     for spec in ecosystem.SERVICES:
         attrs = eco.container(spec.name).attrs
         assert attrs["State"]["Health"]["Status"] == "healthy", spec.name
-        assert attrs["Config"]["Labels"][dp.LABEL_SERVICE] == spec.name
+        assert attrs["Config"]["Labels"][reaper.LABEL_SERVICE] == spec.name
         assert attrs["HostConfig"]["Init"] is True
         assert spec.name in attrs["NetworkSettings"]["Networks"][f"swarmspec-{run}"]["Aliases"]
         published = {port: bindings for port, bindings in attrs["NetworkSettings"]["Ports"].items() if bindings}
-        assert list(published) == dp.published_ports(spec), spec.name
+        assert list(published) == layout.published_ports(spec), spec.name
         assert all(b["HostIp"] == "127.0.0.1" for bindings in published.values() for b in bindings)
         mounts = {m["Destination"]: m["RW"] for m in attrs["Mounts"]}
-        assert mounts == {dp.CONTAINER_PATHS[w]: w in dp.WRITABLE for w in dp.MOUNTS[spec.name]}, spec.name
+        assert mounts == {layout.CONTAINER_PATHS[w]: w in layout.WRITABLE for w in layout.MOUNTS[spec.name]}, spec.name
         env = dict(e.split("=", 1) for e in attrs["Config"]["Env"])
         assert env["SWARMSPEC_STREAM_TIMEOUT"] == str(STREAM_TIMEOUT)
         assert not {"SWARMSPEC_RUN_DIR", "SWARMSPEC_REPORTS_DIR"} & set(env), "host paths leaked into the container"
-        url = endpoints.services[spec.name]["url"] + dp.host_probe_path(spec)
+        url = endpoints.services[spec.name]["url"] + layout.host_probe_path(spec)
         assert requests.get(url, timeout=5).status_code == 200, url
 
 
@@ -209,9 +213,38 @@ def test_log_tail_reads_the_live_container(eco):
     assert "listening on http://0.0.0.0:8080" in eco.provider.service("backend").log_tail(200)
 
 
+def test_the_provider_keeps_the_contract(eco):
+    provider = eco.provider
+    assert isinstance(provider, Provider)
+    assert provider.faults == {Fault.KILL, Fault.RESTART, Fault.PAUSE, Fault.DISCONNECT}
+    assert all(provider.supports(fault) for fault in Fault)
+    for spec in ecosystem.SERVICES:
+        assert isinstance(provider.service(spec.name), FaultyService), spec.name
+
+
+def test_kill_then_heal_the_range_server(eco):
+    server = eco.provider.service("range_server")
+    port = server.host_port
+    server.kill()
+    assert not server.is_running()
+    assert eco.container("range_server").attrs["State"]["ExitCode"] == 137, "SIGKILL, as a crash"
+    server.heal()
+    assert server.is_running() and server.published_port() == port
+    assert requests.get(eco.endpoints.range_server + "/health", timeout=5).status_code == 200
+
+
+def test_listening_ports_reads_the_kernel_table():
+    table = ("  sl  local_address rem_address   st tx_queue rx_queue\n"
+             "   0: 0B0012AC:1A0B 00000000:0000 0A 00000000:00000000\n"     # 172.18.0.11:6667 LISTEN
+             "   1: 00000000:1F90 00000000:0000 0A 00000000:00000000\n"     # 0.0.0.0:8080 LISTEN
+             "   2: 0B0012AC:C350 0C0012AC:1A0B 01 00000000:00000000\n")    # established
+    assert listening_ports(table, "172.18.0.11") == {6667}
+    assert listening_ports(table, "172.18.0.12") == set()
+
+
 def test_down_removes_everything_of_the_run_and_saves_the_logs(eco, client):
     provider, run = eco.provider, eco.provider.run_id
-    data_dir = dp.backend_data_dir(provider.settings, run)
+    data_dir = layout.backend_data_dir(provider.settings, run)
     assert data_dir.is_dir()
     provider.down()
     containers, networks = labelled(client, run)
@@ -226,7 +259,7 @@ def test_down_removes_everything_of_the_run_and_saves_the_logs(eco, client):
 # -- failure and leftovers ---------------------------------------------------------------
 
 def test_a_service_that_never_gets_healthy_is_named_and_everything_is_removed(client, base, monkeypatch):
-    real = dp.healthcheck
+    real = layout.healthcheck
 
     def broken(spec):
         check = real(spec)
@@ -234,10 +267,10 @@ def test_a_service_that_never_gets_healthy_is_named_and_everything_is_removed(cl
             check["test"] = ["CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:8080/no-such-path"]
         return check
 
-    monkeypatch.setattr(dp, "healthcheck", broken)
-    provider = dp.DockerProvider(settings_in(base / "failing", start_timeout=3.0), progress=False)
+    monkeypatch.setattr(layout, "healthcheck", broken)
+    provider = DockerProvider(settings_in(base / "failing", start_timeout=3.0), progress=False)
     started = time.monotonic()
-    with pytest.raises(dp.ServiceFailed) as failure:
+    with pytest.raises(ServiceFailed) as failure:
         provider.up()
     message = str(failure.value)
     assert message.startswith("range_server: waited for its Docker health check")
@@ -248,27 +281,27 @@ def test_a_service_that_never_gets_healthy_is_named_and_everything_is_removed(cl
 
 
 def test_cleanup_stale_removes_runs_whose_owner_is_gone(client):
-    runtime = dp.build_runtime_image(progress=False)
+    runtime = images.build_runtime_image(progress=False)
     dead, alive = "deadbeef", "a1a1a1a1"
     made = []
     try:
-        for run, owner in ((dead, "2147483646:1@" + os.uname().nodename), (alive, dp._owner_token())):
-            labels = {dp.LABEL_RUN: run, dp.LABEL_OWNER: owner}
+        for run, owner in ((dead, "2147483646:1@" + os.uname().nodename), (alive, reaper.owner_token())):
+            labels = {reaper.LABEL_RUN: run, reaper.LABEL_OWNER: owner}
             made.append(client.networks.create(f"swarmspec-test-{run}", labels=labels))
             made.append(client.containers.create(runtime, ["sleep", "60"], name=f"swarmspec-test-{run}", labels=labels))
-        removed = dp.DockerProvider.cleanup_stale(client=client, progress=False)
+        removed = DockerProvider.cleanup_stale(client=client, progress=False)
         assert dead in removed and alive not in removed
         assert labelled(client, dead) == ([], [])
         containers, networks = labelled(client, alive)
         assert len(containers) == 1 and len(networks) == 1
     finally:
-        dp.remove_run(client, dead)
-        dp.remove_run(client, alive)
+        reaper.remove_run(client, dead)
+        reaper.remove_run(client, alive)
 
 
 def test_owner_alive():
-    assert dp.owner_alive(dp._owner_token())
-    assert not dp.owner_alive("2147483646:1@" + os.uname().nodename)
-    assert not dp.owner_alive(f"{os.getpid()}:1@" + os.uname().nodename), "same pid, other start time: reused"
-    assert dp.owner_alive("1:1@some-other-host"), "another machine's run is not ours to remove"
-    assert not dp.owner_alive("")
+    assert reaper.owner_alive(reaper.owner_token())
+    assert not reaper.owner_alive("2147483646:1@" + os.uname().nodename)
+    assert not reaper.owner_alive(f"{os.getpid()}:1@" + os.uname().nodename), "same pid, other start time: reused"
+    assert reaper.owner_alive("1:1@some-other-host"), "another machine's run is not ours to remove"
+    assert not reaper.owner_alive("")
