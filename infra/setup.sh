@@ -51,6 +51,11 @@ if [ ! -x "$allure" ] || [ "$(cat "$lock" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$lock"
 fi
 
+# -- bundled third-party backends (npm, from their committed lockfiles) -------------------
+for install in infra/backends/*/install.sh; do
+  [ -f "$install" ] && { bash "$install" || die "$install failed"; }
+done
+
 # -- test videos ----------------------------------------------------------------------
 timeout 1200 .venv/bin/python -m videos.generate --quiet || die "generating the test videos failed"
 
