@@ -2,19 +2,24 @@
 and the reference backend so both speak exactly the same contract.
 
 The caller supplies the representation's length, validators and a reader; this module
-decides the status (via `infra.swarm.ranges`), writes the headers and streams the body with
-backpressure (each write waits for the socket to drain).
+decides the status (via `infra.swarm.ranges`, after If-Range), writes the headers -- the
+same for HEAD as for GET -- and streams the body with backpressure (each write waits for
+the socket to drain): the whole representation, one range, or several ranges as a
+``multipart/byteranges`` body whose exact length is known before the first byte.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import json
 import mimetypes
+import secrets
 from dataclasses import dataclass
-from email.utils import format_datetime, parsedate_to_datetime
-from datetime import datetime, timezone
-from typing import AsyncIterator, Callable
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+from typing import AsyncIterator, Callable, Union
 
 from aiohttp import web
 
@@ -40,16 +45,20 @@ CORS_HEADERS = {
 
 
 def content_type(path: str) -> str:
+    """Media type by extension; our own table first, so it does not depend on the host's mime.types."""
     suffix = "." + path.rsplit(".", 1)[-1].lower() if "." in path else ""
     return VIDEO_TYPES.get(suffix) or mimetypes.guess_type(path)[0] or "application/octet-stream"
 
 
 def is_video(path: str) -> bool:
+    """Whether a torrent's file can be its main video (the backend streams the largest one)."""
     return any(path.lower().endswith(ext) for ext in VIDEO_EXTENSIONS)
 
 
 @dataclass(frozen=True)
 class Representation:
+    """What the caller knows of the bytes it serves: enough to answer without reading them."""
+
     length: int
     content_type: str
     etag: str                    # strong validator, quoted
@@ -57,59 +66,109 @@ class Representation:
 
 
 Reader = Callable[[int, int], AsyncIterator[bytes]]   # (start, end inclusive) -> chunks
+Segment = Union[bytes, tuple[int, int]]   # framing written as is, or (start, end inclusive) to read
+
+_BOUNDARY_KEY = secrets.token_bytes(32)
 
 
 def preflight() -> web.Response:
+    """204 to a CORS preflight: a browser player asks before sending Range or Authorization."""
     return web.Response(status=204, headers=CORS_HEADERS)
 
 
 def decide(request: web.Request, rep: Representation) -> ranges.Decision:
+    """The answer to a GET or HEAD: the Range header, unless If-Range says the client's copy is stale."""
     header = request.headers.get("Range")
     if header is not None and not _if_range_matches(request.headers.get("If-Range"), rep):
-        header = None   # the client's copy is stale: send the whole current representation
+        header = None   # RFC 9110 §13.1.5: the server MUST ignore Range, send the whole current representation
     return ranges.resolve(header, rep.length)
 
 
+def last_modified(rep: Representation) -> str:
+    """The Last-Modified field value (IMF-fixdate, whole seconds)."""
+    return format_datetime(rep.last_modified.astimezone(timezone.utc), usegmt=True)
+
+
 def _if_range_matches(if_range: str | None, rep: Representation) -> bool:
+    """RFC 9110 §13.1.5. An entity tag matches only by strong comparison, so a weak tag
+    (``W/"..."``) never does. A date matches only if it is exactly the Last-Modified field
+    value we send (string equality: the RFC says "exactly matches the field value") and
+    that date is strong (§8.8.2.2): the second it names is over, so the representation
+    cannot change again within it. Anything else, unparsable included, is no match: the
+    whole representation is always a correct answer."""
     if if_range is None:
         return True
-    if_range = if_range.strip()
-    if if_range.startswith('"') or if_range.startswith("W/"):
-        return if_range == rep.etag           # strong comparison; weak tags never match
-    try:
-        return parsedate_to_datetime(if_range) == rep.last_modified.replace(microsecond=0)  # RFC 9110 §13.1.5
-    except (TypeError, ValueError):
+    value = if_range.strip(" \t")
+    if value.startswith('"'):
+        return value == rep.etag
+    if value.startswith("W/"):
         return False
+    second_over = rep.last_modified.replace(microsecond=0) + timedelta(seconds=1) <= datetime.now(timezone.utc)
+    return value == last_modified(rep) and second_over
+
+
+def _boundary(rep: Representation, decision: ranges.Multipart) -> str:
+    """The multipart boundary: a keyed hash of the validator and the parts, so a HEAD gets
+    exactly the GET's Content-Type, while the key, random per process, keeps it out of reach
+    of anyone who would plant it in a file (it must not occur in the data, RFC 2046 §5.1.1)."""
+    message = f"{rep.etag} {[part.content_range for part in decision.parts]}".encode()
+    return "swarmspec-" + hmac.new(_BOUNDARY_KEY, message, hashlib.sha256).hexdigest()[:32]
+
+
+def _body(rep: Representation, decision: ranges.Decision) -> tuple[str, tuple[Segment, ...]]:
+    """Content-Type and body of a 200 or 206. Several parts are framed as RFC 9110 §14.6
+    multipart/byteranges: ``--B CRLF headers CRLF CRLF data CRLF`` per part, ``--B-- CRLF``."""
+    if isinstance(decision, ranges.Multipart):
+        boundary = _boundary(rep, decision)
+        segments: list[Segment] = []
+        for part in decision.parts:
+            segments.append(f"--{boundary}\r\nContent-Type: {rep.content_type}\r\n"
+                            f"Content-Range: {part.content_range}\r\n\r\n".encode("latin-1"))
+            segments += [(part.start, part.end), b"\r\n"]
+        segments.append(f"--{boundary}--\r\n".encode("latin-1"))
+        return f"multipart/byteranges; boundary={boundary}", tuple(segments)
+    start, end = span(decision)
+    return rep.content_type, ((start, end),) if end >= start else ()
+
+
+def _size(segments: tuple[Segment, ...]) -> int:
+    """Content-Length of a body, known before reading it (a multipart body is not chunked)."""
+    return sum(len(s) if isinstance(s, bytes) else s[1] - s[0] + 1 for s in segments)
 
 
 def headers_for(rep: Representation, decision: ranges.Decision) -> dict[str, str]:
+    """Every header of the answer; GET and HEAD share them (RFC 9110 §9.3.2)."""
     headers = {
         **CORS_HEADERS,
         "Accept-Ranges": "bytes",
         "ETag": rep.etag,
-        "Last-Modified": format_datetime(rep.last_modified.astimezone(timezone.utc), usegmt=True),
+        "Last-Modified": last_modified(rep),
     }
     if isinstance(decision, ranges.Unsatisfiable):
         headers["Content-Range"] = decision.content_range
         headers["Content-Type"] = "application/json"
         return headers
-    headers["Content-Type"] = rep.content_type
-    if isinstance(decision, ranges.Partial):
+    media_type, segments = _body(rep, decision)
+    headers["Content-Type"] = media_type
+    if isinstance(decision, ranges.Partial):   # never on a multipart answer: each part has its own (§15.3.7.2)
         headers["Content-Range"] = decision.content_range
-        headers["Content-Length"] = str(decision.size)
-    else:
-        headers["Content-Length"] = str(rep.length)
+    headers["Content-Length"] = str(_size(segments))
     return headers
 
 
 def status_for(decision: ranges.Decision) -> int:
+    """200 whole, 206 one or several ranges, 416 none satisfiable."""
     if isinstance(decision, ranges.Unsatisfiable):
         return 416
-    return 206 if isinstance(decision, ranges.Partial) else 200
+    return 206 if isinstance(decision, (ranges.Partial, ranges.Multipart)) else 200
 
 
 def span(decision: ranges.Decision) -> tuple[int, int]:
-    """(start, end inclusive) of the body; (0, -1) for an empty one."""
+    """(start, end inclusive) of the first representation bytes the body carries -- all
+    of them for a single part, the first part's for several; (0, -1) for an empty body.
+    A caller that must fetch the data (the backend's torrent) waits for this span first."""
+    if isinstance(decision, ranges.Multipart):
+        decision = decision.parts[0]
     if isinstance(decision, ranges.Partial):
         return decision.start, decision.end
     return 0, decision.length - 1
@@ -127,17 +186,24 @@ async def respond(request: web.Request, rep: Representation, decision: ranges.De
     await response.prepare(request)
     if request.method == "HEAD":
         return response
-    start, end = span(decision)
     request[BYTES_SENT] = 0
-    if end >= start:
-        # aclosing: a viewer who disconnects mid-body ends the reader now, not at GC time.
-        async with contextlib.aclosing(read(start, end)) as chunks:
-            try:
+    try:
+        for segment in _body(rep, decision)[1]:
+            if isinstance(segment, bytes):
+                await _write(request, response, segment)
+                continue
+            # aclosing: a viewer who disconnects mid-body ends the reader now, not at GC time.
+            async with contextlib.aclosing(read(*segment)) as chunks:
                 async for chunk in chunks:
-                    await response.write(chunk)
-                    request[BYTES_SENT] += len(chunk)
-            except ConnectionError:   # the viewer hung up (a player seeking away): not an error
-                request[CLIENT_LEFT] = True
-                return response
+                    await _write(request, response, chunk)
+    except ConnectionError:   # the viewer hung up (a player seeking away): not an error
+        request[CLIENT_LEFT] = True
+        return response
     await response.write_eof()
     return response
+
+
+async def _write(request: web.Request, response: web.StreamResponse, data: bytes) -> None:
+    """Write and count (for the access log); waits for the socket to drain."""
+    await response.write(data)
+    request[BYTES_SENT] += len(data)
