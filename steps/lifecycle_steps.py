@@ -28,7 +28,7 @@ def step_metadata_hash(context, video):
 def step_metadata_files(context, video):
     ref = context.world.library[video]
     files = json.loads(context.scene.viewer.last.body)["files"]
-    expected = [(f["path"], f["length"]) for f in ref.entry.files]
+    expected = [(f.path, f.size) for f in ref.files]
     assert_that([(f["path"], f["length"]) for f in files], contains_inanyorder(*expected))
 
 

@@ -5,6 +5,7 @@ from hamcrest import assert_that, empty, equal_to, is_, is_not
 
 from infra.suite import library, player
 from infra.suite.matchers import body_equals, has_content_range, has_status
+from videos import mp4
 
 
 @when("the viewer plays {video:Video} from the start")
@@ -54,7 +55,7 @@ def step_every_answer_exact(context, video):
 @given("{video:Video} keeps its index at the end of the file")
 def step_index_at_end(context, video):
     ref = context.world.library[video]
-    assert_that((player.moov_offset(ref.whole()) or -1) > ref.size // 2, is_(True),
+    assert_that((mp4.moov_offset(ref.main_path) or -1) > ref.size // 2, is_(True),
                 f"{ref.name}: the test video is expected to keep its moov box in its second half")
 
 
@@ -68,5 +69,5 @@ def step_player_tail_first(context):
 @then("the player found the index at the end")
 def step_found_index(context):
     ref = context.scene.video
-    assert_that(context.scene.found_index_at, equal_to(player.moov_offset(ref.whole())),
+    assert_that(context.scene.found_index_at, equal_to(mp4.moov_offset(ref.main_path)),
                 "offset of the moov box found by walking the served bytes vs. the file's own")

@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 import requests
 
-import videos
 from infra.ecosystem import services as ecosystem
 from infra.config import Settings
 from infra.ecosystem.endpoints import Endpoints
@@ -31,7 +30,7 @@ from infra.ecosystem.contract import Fault, FaultyService, Provider  # noqa: E40
 from infra.ecosystem.docker import engine, images, layout, reaper  # noqa: E402
 from infra.ecosystem.docker.provider import DockerProvider  # noqa: E402
 from infra.ecosystem.docker.service import ServiceFailed, listening_ports  # noqa: E402
-from tests.backend_calls import BackendCalls
+from tests.suite_calls import SuiteCalls
 
 pytestmark = pytest.mark.integration
 
@@ -65,19 +64,10 @@ def labelled(client, run_id: str) -> tuple[list, list]:
     return client.containers.list(all=True, filters=selector), client.networks.list(filters=selector)
 
 
-def login(endpoints: Endpoints, http: requests.Session) -> str:
-    creds = json.loads(Path(endpoints.credentials_file).read_text())
-    reply = http.post(endpoints.backend + "/api/auth/login", json=creds, timeout=10)
-    assert reply.status_code == 200, reply.text
-    return reply.json()["token"]
-
-
 @dataclass
-class Eco(BackendCalls):
+class Eco(SuiteCalls):
     provider: DockerProvider
     endpoints: Endpoints
-    http: requests.Session
-    token: str
 
     def container(self, name: str):
         service = self.provider.service(name)
@@ -96,18 +86,12 @@ def base():
 @pytest.fixture(scope="module")
 def eco(client, base):
     provider = DockerProvider(settings_in(base), progress=False)
-    http = requests.Session()
     try:
-        endpoints = provider.up()
-        yield Eco(provider, endpoints, http, login(endpoints, http))
+        handle = Eco(provider, provider.up())
+        yield handle
+        handle.close()
     finally:
-        http.close()
         provider.down()
-
-
-@pytest.fixture(scope="module")
-def manifest():
-    return videos.load_manifest()
 
 
 # -- the ecosystem as started ------------------------------------------------------------
@@ -138,19 +122,22 @@ def test_every_service_is_a_healthy_labelled_container(eco, client):
         assert requests.get(url, timeout=5).status_code == 200, url
 
 
-def test_range_of_the_large_video_matches_the_file(eco, manifest):
-    eco.check_range_of_the_large_video(manifest, *RANGE)
+def test_range_of_the_large_video_matches_the_file(eco):
+    eco.check_range_of_the_large_video(*RANGE)
 
 
 def test_a_restart_keeps_the_published_port_and_the_sources(eco):
     backend = eco.provider.service("backend")
-    source = eco.source_for("test-small-720p")
+    created = eco.target.create_source(eco.client, eco.library["the small video"].magnet)
+    assert created.status == 201, created.body[:300]
+    source = json.loads(created.body)
     port = backend.host_port
     backend.restart()
     assert backend.published_port() == port == int(eco.endpoints.backend.rsplit(":", 1)[1])
-    reply = eco.api("GET", f"/api/sources/{source['id']}")
-    assert reply.status_code == 200, "the backend's SQLite (a host directory) survives the restart"
-    assert reply.json()["magnetUri"] == source["magnetUri"]
+    reply = eco.client.request("GET", f"{eco.endpoints.backend}/api/sources/{source['id']}",
+                               headers=eco.target.auth_headers(eco.client))
+    assert reply.status == 200, "the backend's SQLite (a host directory) survives the restart"
+    assert json.loads(reply.body)["magnetUri"] == source["magnetUri"]
 
 
 def test_stop_then_start_keeps_the_port(eco):
@@ -176,8 +163,7 @@ def test_pause_and_unpause_the_seeder(eco):
     assert requests.get(eco.endpoints.seeder + "/health", timeout=5).status_code == 200
 
 
-def test_disconnect_and_reconnect_the_seeder(eco, manifest):
-    from infra.suite.http import Client
+def test_disconnect_and_reconnect_the_seeder(eco):
     from infra.suite.swarm_control import SwarmControl
 
     seeder = eco.provider.service("seeder")
@@ -197,16 +183,11 @@ def test_disconnect_and_reconnect_the_seeder(eco, manifest):
     assert attrs["State"]["Health"]["Status"] == "healthy"
     assert seeder.listening_ports(), "the seeder's BitTorrent socket listens on the network again"
     # back in the swarm: once the tracker hands out its new address, a fresh torrent streams
-    video = manifest.get("test-medium-1080p")
-    client = Client()
-    try:
-        SwarmControl(eco.endpoints, eco.provider).wait_until_tracker_lists_seeder(client, eco.seeder_entry(video.name)["hash"])
-    finally:
-        client.close()
-    source = eco.source_for(video.name)
-    reply = eco.api("GET", f"/api/stream/{source['id']}", headers={"Range": "bytes=0-65535"})
-    assert reply.status_code == 206, reply.text
-    assert reply.content == video.read(0, 65536)
+    video = eco.library["the medium video"]
+    SwarmControl(eco.endpoints, eco.provider).wait_until_tracker_lists_seeder(eco.client, video.info_hash)
+    reply = eco.viewer.play(video, "bytes=0-65535")
+    assert reply.status == 206, reply.body[:300]
+    assert reply.body == video.read(0, 65535)
 
 
 def test_log_tail_reads_the_live_container(eco):

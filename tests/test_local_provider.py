@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -25,7 +26,7 @@ from infra.ecosystem import services as ecosystem
 from infra.config import Settings
 from infra.ecosystem.endpoints import Endpoints
 from infra.ecosystem.local import LocalProvider
-from tests.backend_calls import BackendCalls
+from tests.suite_calls import SuiteCalls
 
 pytestmark = pytest.mark.integration
 
@@ -47,31 +48,21 @@ def settings_in(base: Path) -> Settings:
 
 
 @dataclass
-class Eco(BackendCalls):
+class Eco(SuiteCalls):
     provider: LocalProvider
     endpoints: Endpoints
     settings: Settings
-    http: requests.Session
-    token: str
-
-
-def login(endpoints: Endpoints, http: requests.Session) -> str:
-    creds = json.loads(Path(endpoints.credentials_file).read_text())
-    reply = http.post(endpoints.backend + "/api/auth/login", json=creds, timeout=10)
-    assert reply.status_code == 200, reply.text
-    return reply.json()["token"]
 
 
 @pytest.fixture(scope="module")
 def eco():
     base = world_readable_dir("swarmspec-test-")
     provider = LocalProvider(settings_in(base), progress=False)
-    http = requests.Session()
     try:
-        endpoints = provider.up()
-        yield Eco(provider, endpoints, provider.settings, http, login(endpoints, http))
+        handle = Eco(provider, provider.up(), provider.settings)
+        yield handle
+        handle.close()
     finally:
-        http.close()
         provider.down()
         shutil.rmtree(base, ignore_errors=True)
 
@@ -144,63 +135,56 @@ def test_login_with_the_credentials_file(eco):
     path = Path(eco.endpoints.credentials_file)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     creds = json.loads(path.read_text())
-    ok = eco.http.post(eco.endpoints.backend + "/api/auth/login", json=creds, timeout=10)
-    assert ok.status_code == 200 and ok.json()["tokenType"] == "Bearer"
-    wrong = eco.http.post(eco.endpoints.backend + "/api/auth/login",
-                          json={**creds, "password": creds["password"] + "x"}, timeout=10)
-    assert wrong.status_code == 401
-    assert eco.api("GET", "/api/torrents").status_code == 200
+    ok = eco.target.login(eco.client, creds["email"], creds["password"])
+    assert ok.status == 200 and json.loads(ok.body)["tokenType"] == "Bearer"
+    wrong = eco.target.login(eco.client, creds["email"], creds["password"] + "x")
+    assert wrong.status == 401
+    assert isinstance(eco.target.active_torrents(eco.client), list)
 
 
 def test_seeder_magnets_name_the_run_tracker(eco):
-    entry = eco.seeder_entry("test-large-4k")
-    assert entry["seeded"] and entry["announced"]
-    assert entry["magnetURI"].startswith(f"magnet:?xt=urn:btih:{entry['hash']}")
-    assert requests.utils.quote(eco.endpoints.tracker_announce, safe="") in entry["magnetURI"]
+    video = eco.library["the large video"]
+    entry = eco.seeder_torrent(video)
+    assert entry["seeded"] and entry["announced"] and entry["magnetURI"] == video.magnet
+    assert video.magnet.startswith(f"magnet:?xt=urn:btih:{video.info_hash}")
+    assert requests.utils.quote(eco.endpoints.tracker_announce, safe="") in video.magnet
 
 
-def test_range_of_the_large_video_matches_the_file(eco, manifest):
-    eco.check_range_of_the_large_video(manifest, *RANGE)
+def test_range_of_the_large_video_matches_the_file(eco):
+    eco.check_range_of_the_large_video(*RANGE)
 
 
-def test_first_byte_of_a_fresh_torrent_within_5s(eco, manifest):
-    video = manifest.get("test-medium-1080p")
-    entry = eco.seeder_entry(video.name)
-    active = [t["infoHash"] for t in eco.api("GET", "/api/torrents").json()]
-    assert entry["hash"] not in active, "the torrent must be new to the backend"
-    source = eco.source_for(video.name)
-    started = time.monotonic()
-    with eco.api("GET", f"/api/stream/{source['id']}", headers={"Range": "bytes=0-"}, stream=True) as reply:
-        assert reply.status_code == 206, reply.text
-        first = reply.raw.read(1)
-        elapsed = time.monotonic() - started
-    assert first == video.read(0, 1)
-    assert elapsed < 5.0, f"first byte after {elapsed:.2f}s"
+def test_first_byte_of_a_fresh_torrent_within_5s(eco):
+    video = eco.library["the medium video"]
+    active = [t["infoHash"] for t in eco.target.active_torrents(eco.client)]
+    assert video.info_hash not in active, "the torrent must be new to the backend"
+    url = eco.target.stream_url(eco.client, video)                  # creates the source
+    exchange = eco.viewer.get(url, "bytes=0-", read_limit=1)        # the clock starts here
+    assert exchange.status == 206, exchange.body
+    assert exchange.body == video.read(0, 0)
+    assert exchange.first_byte_after < 5.0, f"first byte after {exchange.first_byte_after:.2f}s"
 
 
 def test_whole_small_video_through_a_stream_token(eco, manifest):
-    video = manifest.get("test-small-720p")
-    source = eco.source_for(video.name)
-    grant = eco.api("POST", f"/api/sources/{source['id']}/stream-token")
-    assert grant.status_code == 201
+    video = eco.library["the small video"]
+    url = eco.target.stream_url(eco.client, video)
+    token = eco.target.stream_token(eco.client, eco.target.source_id(eco.client, video))
     # As a <video> element would: no Authorization header, the token in the URL.
-    reply = eco.http.get(eco.endpoints.backend + grant.json()["streamUrl"], timeout=60)
-    assert reply.status_code == 200, reply.text
-    assert reply.headers["Content-Length"] == str(video.size)
-    assert len(reply.content) == video.size
-    assert hashlib.sha256(reply.content).hexdigest() == video.sha256
+    reply = eco.client.request("GET", f"{url}?token={quote(token)}", deadline=60)
+    assert reply.status == 200, reply.body[:300]
+    assert reply.header("Content-Length") == str(video.size)
+    assert len(reply.body) == video.size
+    assert hashlib.sha256(reply.body).hexdigest() == manifest.get(video.name).sha256
 
 
 def test_unseeded_torrent_is_504_within_the_stream_timeout(eco):
-    entry = eco.seeder_entry("test-unseeded")
-    assert entry["seeded"] is False
-    source = eco.source_for("test-unseeded")
-    started = time.monotonic()
-    reply = eco.api("GET", f"/api/stream/{source['id']}", headers={"Range": "bytes=0-1023"})
-    elapsed = time.monotonic() - started
-    assert reply.status_code == 504, reply.text
-    assert "error" in reply.json()
-    assert elapsed < eco.settings.stream_timeout + 2, f"504 after {elapsed:.2f}s"
+    video = eco.library["the unseeded torrent"]
+    assert eco.seeder_torrent(video)["seeded"] is False
+    url = eco.target.stream_url(eco.client, video)                  # creates the source
+    reply = eco.viewer.get(url, "bytes=0-1023")
+    assert reply.status == 504, reply.body[:300]
+    assert "error" in json.loads(reply.body)
+    assert reply.elapsed < eco.settings.stream_timeout + 2, f"504 after {reply.elapsed:.2f}s"
 
 
 def test_down_stops_every_process(eco):

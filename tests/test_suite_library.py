@@ -1,7 +1,9 @@
-"""The suite's own library: matchers, redaction, range expressions, the player's box walk."""
+"""The suite's own library: matchers, redaction, range expressions, the test videos as
+the steps see them (one record from the catalog on) and what a player reads."""
 
 import json
 import struct
+from pathlib import Path
 
 import pytest
 from hamcrest import assert_that
@@ -9,10 +11,13 @@ from hamcrest.core.string_description import StringDescription
 
 from infra.suite import redact
 from infra.suite.http import Exchange
-from infra.suite.library import evaluate, expand
+from infra.suite.library import FRIENDLY_NAMES, Library, VideoRef, evaluate, expand
 from infra.suite.matchers import (answered_within, body_equals, content_length_matches_body, first_difference,
                                   has_content_range, has_status)
-from infra.suite.player import moov_offset, percentages, span_of, top_level_boxes
+from infra.suite.player import open_like_a_player, percentages, span_of
+from infra.swarm import ranges
+from infra.swarm.catalog import Catalog, CatalogEntry
+from infra.swarm.content import ContentFile
 
 
 def exchange(status=206, body=b"", headers=None, rng="bytes=0-3", **timing) -> Exchange:
@@ -126,10 +131,46 @@ def box(kind: bytes, payload: bytes) -> bytes:
     return struct.pack(">I4s", 8 + len(payload), kind) + payload
 
 
-def test_top_level_boxes_and_moov_offset():
-    data = box(b"ftyp", b"isom") + box(b"mdat", b"x" * 100) + box(b"moov", b"m" * 10)
-    assert [(k, s) for _, k, s in top_level_boxes(data)] == [("ftyp", 12), ("mdat", 108), ("moov", 18)]
-    assert moov_offset(data) == 12 + 108
-    large = struct.pack(">I4sQ", 1, b"mdat", 16 + 4) + b"abcd"
-    assert list(top_level_boxes(large)) == [(0, "mdat", 20)]
-    assert moov_offset(box(b"ftyp", b"")) is None
+def library_over(media: Path) -> Library:
+    """Every friendly name's video as one small file under `media` (index at the end)."""
+    media.mkdir(exist_ok=True)
+    entries = []
+    for number, name in enumerate(dict.fromkeys(FRIENDLY_NAMES.values())):
+        data = box(b"ftyp", b"isom") + box(b"mdat", bytes([number]) * 1000) + box(b"moov", b"m" * 10)
+        (media / f"{name}.mp4").write_bytes(data)
+        entries.append(CatalogEntry(name=name, content_path=f"{name}.mp4", main_file=f"{name}.mp4", size=len(data),
+                                    files=(ContentFile(f"{name}.mp4", len(data)),), info_hash=f"{number:040x}",
+                                    torrent_file=f"{name}.torrent", piece_length=256, seeded=name != "test-unseeded"))
+    return Library(Catalog(entries), media, None, {e.info_hash: f"magnet:?xt=urn:btih:{e.info_hash}" for e in entries})
+
+
+def test_a_video_ref_is_the_catalog_entry_plus_label_and_magnet(tmp_path):
+    library = library_over(tmp_path / "media")
+    ref = library["the large video"]
+    assert isinstance(ref, VideoRef) and isinstance(ref, CatalogEntry)
+    assert (ref.label, ref.name) == ("the large video", "test-large-4k")
+    assert ref.magnet == f"magnet:?xt=urn:btih:{ref.info_hash}"
+    assert ref.main_path == (tmp_path / "media" / "test-large-4k.mp4").absolute()
+    assert ref.whole() == ref.main_path.read_bytes() and ref.read(12, 19)[4:] == b"mdat"
+    assert ref.positions() == {"size": ref.size, "last": ref.size - 1, "middle": ref.size // 2, "piece": 256}
+    assert [r.name for r in library.seeded()] == ["test-small-720p", "test-medium-1080p", "test-large-4k",
+                                                  "test-multi-file"]
+    with pytest.raises(KeyError, match="the small video"):
+        library["the huge video"]
+
+
+class FakeViewer:
+    """Answers every play like a server that has the file: 206 with the asked bytes."""
+
+    def play(self, video, range_header=None, read_limit=None):
+        data = video.whole()
+        decision = ranges.resolve(range_header, len(data))
+        body = data[decision.start:decision.end + 1][:read_limit]
+        return Exchange("GET", f"http://x/{video.name}", {"Range": range_header}, status=206, body=body)
+
+
+def test_the_player_jumps_from_the_head_to_the_index_at_the_end(tmp_path):
+    video = library_over(tmp_path / "media")["the medium video"]
+    reads, found = open_like_a_player(FakeViewer(), video)
+    assert [read.start for read in reads] == [0, 12 + 1008, 0]
+    assert found == 12 + 1008

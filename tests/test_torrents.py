@@ -6,6 +6,8 @@ import json
 import os
 import random
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import parse_qs, unquote_to_bytes, urlsplit
 
@@ -13,8 +15,11 @@ import libtorrent as lt
 import pytest
 
 from infra.swarm import tracker
+from infra.swarm import catalog as catalog_mod
 from infra.swarm.catalog import Catalog, CatalogEntry
+from infra.swarm.content import ContentFile
 from infra.swarm.torrents import PIECE_SIZE, UNSEEDED_NAME, describe, make_torrent, make_unseeded
+from videos import Manifest, Video, VideoFile
 
 PAYLOAD = random.Random(1).randbytes(PIECE_SIZE * 2 + 777)
 
@@ -118,8 +123,8 @@ def test_unseeded_has_a_stable_hash_and_leaves_no_content(tmp_path):
 
 def entry(name: str, info_hash: str, seeded: bool = True) -> CatalogEntry:
     return CatalogEntry(name=name, info_hash=info_hash, torrent_file=f"{name}.torrent", content_path=f"{name}.mp4",
-                        main_file=f"{name}.mp4", size=10, total_size=10, files=[{"path": f"{name}.mp4", "length": 10}],
-                        seeded=seeded)
+                        main_file=f"{name}.mp4", size=10, files=(ContentFile(f"{name}.mp4", 10),),
+                        piece_length=PIECE_SIZE, seeded=seeded)
 
 
 def test_catalog_round_trip_and_lookup(tmp_path):
@@ -131,6 +136,7 @@ def test_catalog_round_trip_and_lookup(tmp_path):
     assert not path.with_suffix(".tmp").exists()
     loaded = Catalog.load(path)
     assert loaded == catalog
+    assert isinstance(loaded.entries[0].files[0], ContentFile) and loaded.entries[0].total_size == 10
     assert loaded.info_hashes == ["a" * 40, "b" * 40, "c" * 40]
     assert loaded.get("test-multi-file").info_hash == "b" * 40
     assert loaded.get("c" * 40).name == UNSEEDED_NAME
@@ -140,6 +146,50 @@ def test_catalog_round_trip_and_lookup(tmp_path):
     assert "test-nope" in message
     for name in ("test-small-720p", "test-multi-file", UNSEEDED_NAME):
         assert name in message
+
+
+def test_catalog_build_carries_the_manifest_content_and_the_torrent_facts(tmp_path):
+    """One record from the manifest to the step: the entry holds the video's content fields,
+    the torrent's files and piece length (read here once), and reads the same bytes."""
+    media = tmp_path / "media"
+    (media / "multi").mkdir(parents=True)
+    (media / "multi" / "multi.mp4").write_bytes(PAYLOAD)
+    (media / "multi" / "multi.srt").write_text("1\n")
+    files = (VideoFile("multi/multi.mp4", len(PAYLOAD), "a" * 64), VideoFile("multi/multi.srt", 2, "b" * 64))
+    video = Video(name="test-multi", content_path="multi", main_file="multi/multi.mp4", files=files,
+                  size=len(PAYLOAD), sha256="a" * 64, duration=1.0, width=64, height=64, resolution="64x64",
+                  video_codec="h264", audio_codec="aac", container="mp4", content_type="video/mp4", moov_at_end=False,
+                  recipe_hash="c" * 64, media_dir=media)
+    built = catalog_mod.build(Manifest("ffmpeg x", (video,)), media, tmp_path / "torrents", tmp_path / "scratch")
+    multi, unseeded = built.entries
+    assert (multi.name, multi.content_path, multi.main_file, multi.size) == ("test-multi", "multi", "multi/multi.mp4",
+                                                                            len(PAYLOAD))
+    assert sorted((f.path, f.size) for f in multi.files) == sorted((f.path, f.size) for f in video.files)
+    assert multi.total_size == len(PAYLOAD) + 2 and multi.seeded and not unseeded.seeded
+    for item in built.entries:
+        assert item.piece_length == lt.torrent_info(str(tmp_path / "torrents" / item.torrent_file)).piece_length()
+    assert multi.read(5, 9) == video.read(5, 9) == PAYLOAD[5:10]
+    assert multi.whole() == PAYLOAD
+    assert unseeded.name == UNSEEDED_NAME and unseeded.main_file == unseeded.content_path
+
+
+def test_the_swarm_reads_the_catalog_without_videos_or_the_suite(tmp_path):
+    """The swarm's images carry infra/__init__.py, infra/config.py and infra/swarm/ only:
+    the seeder and the range server must load the catalog with nothing else importable."""
+    root = Path(__file__).resolve().parents[1]
+    image = tmp_path / "app"
+    (image / "infra").mkdir(parents=True)
+    for name in ("__init__.py", "config.py"):
+        shutil.copy(root / "infra" / name, image / "infra" / name)
+    shutil.copytree(root / "infra" / "swarm", image / "infra" / "swarm", ignore=shutil.ignore_patterns("__pycache__"))
+    path = tmp_path / "catalog.json"
+    Catalog([entry("test-small-720p", "a" * 40)]).save(path)
+    code = ("import sys; from pathlib import Path; import infra.swarm.seeder.swarm, infra.swarm.range_server.__main__; "
+            "from infra.swarm.catalog import Catalog; print(Catalog.load(Path(sys.argv[1])).get('a' * 40).total_size)")
+    done = subprocess.run([sys.executable, "-c", code, str(path)], cwd=image, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(image)}, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "10"
 
 
 def test_whitelist_is_sorted_lowercase_unique(tmp_path):

@@ -7,7 +7,6 @@ writes hand-built MP4 box layouts; only one test runs the real ffmpeg, on
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import struct
@@ -23,7 +22,7 @@ if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 import videos  # noqa: E402
-from videos import Manifest, ManifestError, Video, VideoFile, iter_mp4_boxes, load_manifest, moov_at_end  # noqa: E402
+from videos import Manifest, ManifestError, Video, VideoFile, load_manifest  # noqa: E402
 from videos import ffmpeg as ff  # noqa: E402
 from videos import generate as gen  # noqa: E402
 from videos.recipes import RECIPES, CompanionFile, Recipe, get_recipe  # noqa: E402
@@ -33,10 +32,6 @@ FAKE_VERSION = "ffmpeg version fake-1.0 Copyright (c) the FFmpeg developers"
 
 def box(kind: str, payload: bytes = b"") -> bytes:
     return struct.pack(">I4s", 8 + len(payload), kind.encode("latin-1")) + payload
-
-
-def large_box(kind: str, payload: bytes) -> bytes:
-    return struct.pack(">I4sQ", 1, kind.encode("latin-1"), 16 + len(payload)) + payload
 
 
 def tiny(name: str = "tiny", **overrides: object) -> Recipe:
@@ -111,109 +106,24 @@ def test_recipe_hash_changes_with_ffmpeg_build_and_companion_text() -> None:
     assert gen.recipe_hash(one, FAKE_VERSION) != gen.recipe_hash(two, FAKE_VERSION)
 
 
-def test_encode_args_are_bitexact_single_threaded() -> None:
-    args = ff.encode_args(tiny(), Path("out.mp4"))
-    joined = " ".join(args)
-    for flag in (
-        "-fflags +bitexact",
-        "-flags:v +bitexact",
-        "-flags:a +bitexact",
-        "-map_metadata -1",
-        "-map_chapters -1",
-        "-threads 1",
-        "-filter_complex_threads 1",
-        "-c:v libx264",
-        "-c:a aac",
-        "-movflags +faststart",
-    ):
-        assert flag in joined
-    assert "+faststart" not in " ".join(ff.encode_args(tiny(faststart=False), Path("out.mp4")))
-
-
-# --- MP4 box walker -----------------------------------------------------------------
-
-
-def test_box_walker_moov_before_mdat() -> None:
-    data = box("ftyp", b"isom\0\0\2\0") + box("moov", b"\0" * 20) + box("mdat", b"\1" * 100)
-    boxes = list(iter_mp4_boxes(io.BytesIO(data)))
-    assert [(b.type, b.offset, b.size) for b in boxes] == [("ftyp", 0, 16), ("moov", 16, 28), ("mdat", 44, 108)]
-    assert moov_at_end(io.BytesIO(data)) is False
-
-
-def test_box_walker_moov_after_mdat_with_largesize_and_free() -> None:
-    data = box("ftyp", b"isom") + box("free") + large_box("mdat", b"\1" * 50) + box("moov", b"\0" * 8)
-    assert [b.type for b in iter_mp4_boxes(io.BytesIO(data))] == ["ftyp", "free", "mdat", "moov"]
-    assert moov_at_end(io.BytesIO(data)) is True
-
-
-def test_box_walker_size_zero_extends_to_eof(tmp_path: Path) -> None:
-    data = box("ftyp") + box("moov") + struct.pack(">I4s", 0, b"mdat") + b"\1" * 30
-    path = tmp_path / "x.mp4"
-    path.write_bytes(data)
-    assert list(iter_mp4_boxes(io.BytesIO(data)))[-1].size == 38
-    assert moov_at_end(path) is False
-
-
-@pytest.mark.parametrize(
-    "data",
-    [
-        box("ftyp") + box("moov") + box("mdat", b"\1" * 100)[:-10],  # truncated payload
-        box("ftyp") + b"\0\0",  # truncated header
-        box("ftyp") + struct.pack(">I4s", 4, b"moov"),  # size smaller than header
-    ],
-)
-def test_box_walker_rejects_truncated_files(data: bytes) -> None:
-    with pytest.raises(ValueError):
-        list(iter_mp4_boxes(io.BytesIO(data)))
-
-
-def test_moov_at_end_needs_both_boxes() -> None:
-    with pytest.raises(ValueError, match="moov"):
-        moov_at_end(io.BytesIO(box("ftyp") + box("mdat", b"x")))
-
-
 # --- manifest -------------------------------------------------------------------------
 
 
+def sample_video(media_dir: Path, name: str, content_path: str, files: tuple[VideoFile, ...], **facts: object) -> Video:
+    """A manifest entry whose main file is `files[0]`; encoder facts default to a 720p clip."""
+    main = files[0]
+    encoded: dict[str, object] = dict(duration=10.0, width=1280, height=720, resolution="1280x720", video_codec="h264",
+                                      audio_codec="aac", container="mp4", content_type="video/mp4", moov_at_end=False,
+                                      recipe_hash="b" * 64)
+    return Video(name=name, content_path=content_path, main_file=main.path, files=files, size=main.size,
+                 sha256=main.sha256, media_dir=media_dir, **{**encoded, **facts})  # type: ignore[arg-type]
+
+
 def sample_manifest(media_dir: Path) -> Manifest:
-    single = Video(
-        name="one",
-        content_path="one.mp4",
-        main_file="one.mp4",
-        files=(VideoFile("one.mp4", 10, "a" * 64),),
-        size=10,
-        sha256="a" * 64,
-        duration=10.0,
-        width=1280,
-        height=720,
-        resolution="1280x720",
-        video_codec="h264",
-        audio_codec="aac",
-        container="mp4",
-        content_type="video/mp4",
-        moov_at_end=False,
-        recipe_hash="b" * 64,
-        media_dir=media_dir,
-    )
-    multi = Video(
-        name="two",
-        content_path="two",
-        main_file="two/two.mp4",
-        files=(VideoFile("two/two.mp4", 20, "c" * 64), VideoFile("two/two.srt", 5, "d" * 64)),
-        size=20,
-        sha256="c" * 64,
-        duration=5.0,
-        width=640,
-        height=360,
-        resolution="640x360",
-        video_codec="h264",
-        audio_codec="aac",
-        container="mp4",
-        content_type="video/mp4",
-        moov_at_end=True,
-        recipe_hash="e" * 64,
-        media_dir=media_dir,
-    )
+    single = sample_video(media_dir, "one", "one.mp4", (VideoFile("one.mp4", 10, "a" * 64),))
+    two = (VideoFile("two/two.mp4", 20, "c" * 64), VideoFile("two/two.srt", 5, "d" * 64))
+    multi = sample_video(media_dir, "two", "two", two, duration=5.0, width=640, height=360, resolution="640x360",
+                         moov_at_end=True, recipe_hash="e" * 64)
     return Manifest(ffmpeg=FAKE_VERSION, videos=(single, multi))
 
 
@@ -241,7 +151,8 @@ def test_manifest_helpers(tmp_path: Path) -> None:
         manifest.get("three")
     media.mkdir()
     (media / "one.mp4").write_bytes(bytes(range(10)))
-    assert one.read(2, 3) == b"\2\3\4"
+    assert one.read(2, 4) == b"\2\3\4"           # both ends included, as in an HTTP range
+    assert one.whole() == bytes(range(10))
     assert one.read(8, 100) == b"\x08\x09"
     with pytest.raises(ValueError):
         one.read(-1, 1)
@@ -400,82 +311,6 @@ def test_only_keeps_other_entries(tmp_path: Path, fake: FakeFfmpeg) -> None:
     assert fake.encodes.count("b") == 1  # b's recipe changed but it was not selected
     with pytest.raises(KeyError, match="known"):
         run(tmp_path, fake, (tiny("a"),), only=["zzz"])
-
-
-# --- ffmpeg lookup and process handling -------------------------------------------------------
-
-
-def test_find_ffmpeg_prefers_system(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ff.shutil, "which", lambda name: "/usr/bin/ffmpeg")
-    assert ff.find_ffmpeg() == "/usr/bin/ffmpeg"
-
-
-def test_find_ffmpeg_error_names_both_packages(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ff.shutil, "which", lambda name: None)
-    monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)  # import fails
-    with pytest.raises(ff.FfmpegNotFoundError) as err:
-        ff.find_ffmpeg()
-    message = str(err.value)
-    assert "Debian package `ffmpeg`" in message and "PyPI package `imageio-ffmpeg`" in message
-
-
-def test_find_ffmpeg_error_when_imageio_has_no_binary(monkeypatch: pytest.MonkeyPatch) -> None:
-    import types
-
-    def no_binary() -> str:
-        raise RuntimeError("No ffmpeg exe could be found")
-
-    monkeypatch.setattr(ff.shutil, "which", lambda name: None)
-    monkeypatch.setitem(sys.modules, "imageio_ffmpeg", types.SimpleNamespace(get_ffmpeg_exe=no_binary))
-    with pytest.raises(ff.FfmpegNotFoundError, match="imageio-ffmpeg"):
-        ff.find_ffmpeg()
-
-
-def fake_exe(tmp_path: Path, body: str) -> str:
-    script = tmp_path / "ffmpeg"
-    script.write_text("#!/bin/sh\n" + body + "\n")
-    script.chmod(0o755)
-    return str(script)
-
-
-def test_run_encode_failure_includes_stderr_tail(tmp_path: Path) -> None:
-    exe = fake_exe(tmp_path, "echo 'first line' >&2; echo 'Unknown encoder libx264' >&2; exit 3")
-    with pytest.raises(ff.FfmpegError, match=r"(?s)exit 3.*Unknown encoder libx264"):
-        ff.run_encode(exe, tiny(), tmp_path / "out.mp4", timeout=10)
-
-
-def test_run_encode_timeout(tmp_path: Path) -> None:
-    exe = fake_exe(tmp_path, "echo 'stuck' >&2; exec sleep 30")
-    with pytest.raises(ff.FfmpegError, match=r"(?s)timed out.*stuck"):
-        ff.run_encode(exe, tiny(), tmp_path / "out.mp4", timeout=0.5)
-
-
-def test_run_encode_cancel_kills_ffmpeg(tmp_path: Path) -> None:
-    import threading
-
-    exe = fake_exe(tmp_path, "exec sleep 30")
-    cancel = threading.Event()
-    cancel.set()
-    with pytest.raises(ff.FfmpegError, match="cancelled"):
-        ff.run_encode(exe, tiny(), tmp_path / "out.mp4", timeout=60, cancel=cancel)
-
-
-def test_run_encode_reports_progress(tmp_path: Path) -> None:
-    exe = fake_exe(tmp_path, "printf 'frame=5\\nout_time_us=500000\\nprogress=continue\\n'; exit 0")
-    seen: list[float] = []
-    ff.run_encode(exe, tiny(), tmp_path / "out.mp4", timeout=10, on_progress=seen.append)
-    assert seen == [0.5, 1.0]
-
-
-def test_parse_probe() -> None:
-    stderr = """Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'x.mp4':
-  Duration: 00:00:10.03, start: 0.000000, bitrate: 847 kb/s
-  Stream #0:0[0x1](und): Video: h264 (Constrained Baseline) (avc1 / 0x31637661), yuv420p(progressive), 1280x720, 780 kb/s, 24 fps
-  Stream #0:1[0x2](und): Audio: aac (LC) (mp4a / 0x6134706D), 48000 Hz, mono, fltp, 64 kb/s (default)
-At least one output file must be specified"""
-    assert ff.parse_probe(stderr) == ff.ProbeResult(10.03, "h264", "aac", 1280, 720)
-    with pytest.raises(ff.FfmpegError):
-        ff.parse_probe("garbage")
 
 
 def test_cli_rejects_unknown_name(capsys: pytest.CaptureFixture[str]) -> None:

@@ -29,8 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from . import MANIFEST_PATH, MEDIA_DIR, Manifest, ManifestError, Video, VideoFile, load_manifest, moov_at_end
+from . import MANIFEST_PATH, MEDIA_DIR, Manifest, ManifestError, Video, VideoFile, load_manifest
 from .ffmpeg import FfmpegError, encode_args, ffmpeg_version, find_ffmpeg, probe, run_encode
+from .mp4 import moov_at_end
 from .recipes import RECIPES, Recipe, recipe_names
 
 STAT_CACHE_NAME = ".stat-cache.json"

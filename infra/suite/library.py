@@ -1,15 +1,20 @@
 """The test videos as the suite sees them: friendly names ("the large video") mapped to
-the file on disk (the byte-for-byte oracle), its torrent and its magnet."""
+the catalog's entries, each with the run's magnet. An entry already carries the file on
+disk (the byte-for-byte oracle) and its torrent's facts, so a `VideoRef` adds only what
+belongs to a run: the label a feature uses and the magnet naming the run's tracker."""
 
 from __future__ import annotations
 
 import ast
 import operator
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, fields
 from pathlib import Path
 
+from infra.ecosystem.endpoints import Endpoints
+from infra.suite.http import Client
+from infra.suite.swarm_control import SwarmControl
 from infra.swarm.catalog import Catalog, CatalogEntry
+from videos import MEDIA_DIR
 
 FRIENDLY_NAMES = {
     "the small video": "test-small-720p",
@@ -23,58 +28,41 @@ VIDEO_PATTERN = "|".join(sorted(FRIENDLY_NAMES, key=len, reverse=True))
 
 
 @dataclass(frozen=True)
-class VideoRef:
+class VideoRef(CatalogEntry):
+    """A catalog entry as a feature names it, with the magnet a viewer hands the target."""
+
     label: str               # "the large video"
-    entry: CatalogEntry
-    path: Path | None        # the main file on disk; None for the unseeded torrent
-    piece_length: int
-    magnet: str
+    magnet: str              # names the run's tracker as the swarm reaches it
 
-    @property
-    def name(self) -> str:
-        return self.entry.name
-
-    @property
-    def size(self) -> int:
-        return self.entry.size
-
-    @property
-    def info_hash(self) -> str:
-        return self.entry.info_hash
-
-    def read(self, start: int, end: int) -> bytes:
-        """Bytes start..end (inclusive) of the source file: the oracle."""
-        return _read(self.path, start, end)
-
-    def whole(self) -> bytes:
-        return _read(self.path, 0, self.size - 1)
+    @classmethod
+    def of(cls, entry: CatalogEntry, label: str, magnet: str, media_dir: Path) -> VideoRef:
+        """The entry as it is (every catalog field), read from `media_dir`, plus a run's facts."""
+        values = {f.name: getattr(entry, f.name) for f in fields(CatalogEntry) if f.init}
+        return cls(**{**values, "media_dir": media_dir}, label=label, magnet=magnet)
 
     def positions(self) -> dict[str, int]:
         """Names usable in range expressions: size, last, middle, piece."""
         return {"size": self.size, "last": self.size - 1, "middle": self.size // 2, "piece": self.piece_length}
 
 
-@lru_cache(maxsize=16)
-def _read(path: Path, start: int, end: int) -> bytes:
-    with path.open("rb") as handle:
-        handle.seek(start)
-        return handle.read(end - start + 1)
-
-
 class Library:
-    def __init__(self, catalog: Catalog, media_dir: Path, torrent_dir: Path, magnets: dict[str, str]) -> None:
-        import libtorrent as lt
-
+    def __init__(self, catalog: Catalog, media_dir: Path, torrent_dir: Path | None, magnets: dict[str, str]) -> None:
+        """`magnets` maps info hashes to the seeder's magnets. `torrent_dir` is no longer
+        read (the catalog carries each torrent's piece length); it stays until callers stop
+        passing it."""
         self.refs: dict[str, VideoRef] = {}
         for label, name in FRIENDLY_NAMES.items():
             entry = catalog.get(name)
-            ti = lt.torrent_info(str(torrent_dir / entry.torrent_file))
-            path = media_dir / entry.main_file if entry.seeded else None
-            self.refs[label] = VideoRef(label, entry, path, ti.piece_length(), magnets[entry.info_hash])
+            self.refs[label] = VideoRef.of(entry, label, magnets[entry.info_hash], media_dir)
+
+    @classmethod
+    def of_running(cls, endpoints: Endpoints, client: Client) -> Library:
+        """The library of a running ecosystem: its catalog, the videos on this host, the seeder's magnets."""
+        return cls(Catalog.load(Path(endpoints.catalog_file)), MEDIA_DIR, None, SwarmControl(endpoints).magnets(client))
 
     def seeded(self) -> list[VideoRef]:
         """Each seeded torrent once."""
-        return list({ref.name: ref for ref in self.refs.values() if ref.entry.seeded}.values())
+        return list({ref.name: ref for ref in self.refs.values() if ref.seeded}.values())
 
     def __getitem__(self, label: str) -> VideoRef:
         try:

@@ -4,13 +4,14 @@ a jump to the tail to read the index, and playback from the start."""
 
 from __future__ import annotations
 
+import io
 import re
-import struct
 from dataclasses import dataclass
 
 from infra.swarm import ranges
 from infra.suite.http import Exchange
 from infra.suite.library import VideoRef
+from videos import mp4
 
 PLAYER_READ = 256 * 1024     # a player reads this much before the viewer seeks again
 HEAD_READ = 64 * 1024
@@ -54,43 +55,21 @@ def seek_through(viewer, video: VideoRef, percents: list[int]) -> list[PlayerRea
     return reads
 
 
-def top_level_boxes(data: bytes, base: int = 0):
-    """(offset, type, size) of the top-level MP4 boxes whose headers lie in `data`."""
-    offset = 0
-    while offset + 8 <= len(data):
-        size, kind = struct.unpack(">I4s", data[offset:offset + 8])
-        if size == 1 and offset + 16 <= len(data):
-            size = struct.unpack(">Q", data[offset + 8:offset + 16])[0]
-        elif size == 0:
-            size = None   # extends to the end of the file
-        yield base + offset, kind.decode("latin-1"), size
-        if not size or size < 8:
-            return
-        offset += size
-
-
-def moov_offset(data: bytes) -> int | None:
-    for offset, kind, _ in top_level_boxes(data):
-        if kind == "moov":
-            return offset
-    return None
-
-
 def open_like_a_player(viewer, video: VideoRef) -> tuple[list[PlayerRead], int | None]:
     """Head, then the box after mdat (the index), then playback from the start."""
     reads = []
     head = viewer.play(video, "bytes=0-", read_limit=HEAD_READ)
     reads.append(PlayerRead(0, head, HEAD_READ))
     found = None
-    for offset, kind, size in top_level_boxes(head.body):
-        if kind == "moov":
-            found = offset
+    for box in mp4.iter_mp4_boxes(io.BytesIO(head.body), video.size, head_only=True):
+        if box.type == "moov":
+            found = box.offset
             break
-        if kind == "mdat" and size:
-            tail = viewer.play(video, f"bytes={offset + size}-")
-            reads.append(PlayerRead(offset + size, tail, None))
+        if box.type == "mdat" and box.end < video.size:
+            tail = viewer.play(video, f"bytes={box.end}-")
+            reads.append(PlayerRead(box.end, tail, None))
             if tail.body[4:8] == b"moov":
-                found = offset + size
+                found = box.end
             break
     reads.append(PlayerRead(0, viewer.play(video, "bytes=0-", read_limit=4 * PLAYER_READ), 4 * PLAYER_READ))
     return reads, found

@@ -1,31 +1,36 @@
 """The catalog: which torrents the swarm has, prepared once before any service starts.
 
 Built from the video manifest: one deterministic .torrent per video plus the unseeded
-one. The tracker's whitelist, the seeder and the suite all read this one list, so they
-agree on info hashes. Paths are relative to the media and torrent folders, so the same
-catalog works for local processes and for containers that mount those folders.
+one. The tracker's whitelist, the seeder, the range server and the suite all read this
+one list, so they agree on info hashes; the torrent's facts (info hash, piece length,
+files) are read here once, so nobody opens a .torrent again to learn them. Paths are
+relative to the media and torrent folders, so the same catalog works for local
+processes and for containers that mount those folders.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from infra.swarm import torrents
+from infra.swarm.content import Content, ContentFile
+
+if TYPE_CHECKING:   # only for the annotation: the swarm's images do not carry videos/
+    from videos import Manifest
 
 
 @dataclass(frozen=True)
-class CatalogEntry:
-    name: str             # video name from the manifest (test-small-720p, ...)
+class CatalogEntry(Content):
+    """A torrent the swarm has: its content (for a test video: the manifest's name, paths
+    and size; its files as the torrent lists them) plus the facts of its .torrent."""
+
     info_hash: str
     torrent_file: str     # file name inside the torrent folder
-    content_path: str     # file or folder inside the media folder
-    main_file: str        # the video a backend must stream, relative to the media folder
-    size: int             # size of main_file
-    total_size: int
-    files: list[dict]     # [{"path", "length"}] as in the torrent
-    seeded: bool
+    piece_length: int
+    seeded: bool          # False for the torrent no peer has
 
 
 @dataclass(frozen=True)
@@ -45,29 +50,34 @@ class Catalog:
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps([asdict(e) for e in self.entries], indent=2))
+        tmp.write_text(json.dumps([e.to_dict() for e in self.entries], indent=2))
         tmp.replace(path)
 
     @classmethod
-    def load(cls, path: Path) -> "Catalog":
-        return cls([CatalogEntry(**raw) for raw in json.loads(path.read_text())])
+    def load(cls, path: Path, media_dir: Path = Path(".")) -> Catalog:
+        """The saved catalog; `media_dir` is where this reader finds the content."""
+        return cls([CatalogEntry.from_dict(raw, media_dir) for raw in json.loads(path.read_text())])
 
 
-def build(manifest, media_dir: Path, torrent_dir: Path, scratch_dir: Path) -> Catalog:
+def _entry(info: torrents.TorrentInfo, name: str, content_path: str, main_file: str, size: int,
+           media_dir: Path) -> CatalogEntry:
+    return CatalogEntry(
+        name=name, content_path=content_path, main_file=main_file, size=size,
+        files=tuple(ContentFile(f["path"], f["length"]) for f in info.files),
+        info_hash=info.info_hash, torrent_file=info.path.name,
+        piece_length=torrents.PIECE_SIZE,   # make_torrent always uses it (and keys its cache with it)
+        seeded=info.seeded, media_dir=media_dir,
+    )
+
+
+def build(manifest: Manifest, media_dir: Path, torrent_dir: Path, scratch_dir: Path) -> Catalog:
     """Make (or reuse) every torrent for the manifest's videos, plus the unseeded one."""
     entries = []
     for video in manifest.videos:
         key = json.dumps(sorted((f.path, f.sha256) for f in video.files))
         info = torrents.make_torrent(media_dir / video.content_path, torrent_dir, key)
-        entries.append(CatalogEntry(
-            name=video.name, info_hash=info.info_hash, torrent_file=info.path.name,
-            content_path=video.content_path, main_file=video.main_file, size=video.size,
-            total_size=info.size, files=info.files, seeded=True,
-        ))
+        entries.append(_entry(info, video.name, video.content_path, video.main_file, video.size, media_dir))
     unseeded = torrents.make_unseeded(scratch_dir, torrent_dir)
-    entries.append(CatalogEntry(
-        name=torrents.UNSEEDED_NAME, info_hash=unseeded.info_hash, torrent_file=unseeded.path.name,
-        content_path=unseeded.files[0]["path"], main_file=unseeded.files[0]["path"],
-        size=unseeded.size, total_size=unseeded.size, files=unseeded.files, seeded=False,
-    ))
+    path = unseeded.files[0]["path"]
+    entries.append(_entry(unseeded, torrents.UNSEEDED_NAME, path, path, unseeded.size, media_dir))
     return Catalog(entries)

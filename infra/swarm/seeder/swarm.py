@@ -125,7 +125,7 @@ class Swarm:
             "size": seed.entry.total_size,
             "mainFile": seed.entry.main_file,
             "mainFileSize": seed.entry.size,
-            "files": seed.entry.files,
+            "files": [{"path": f.path, "length": f.size} for f in seed.entry.files],
             "seeded": seed.handle is not None,
             "paused": bool(status and status.paused),
             "announced": seed.announced,
