@@ -58,20 +58,20 @@ def stderr_tail(text: str, lines: int = STDERR_TAIL_LINES) -> str:
     return "\n".join(f"    {line}" for line in tail) or "    <no stderr>"
 
 
+def _run_briefly(args: list[str], timeout: float, what: str) -> subprocess.CompletedProcess[str]:
+    """Run a short ffmpeg command to its end (any exit status); a hang or a binary that
+    cannot start is an FfmpegError naming `what`, so callers only read the output."""
+    try:
+        return subprocess.run(args, capture_output=True, text=True, errors="replace", timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise FfmpegError(f"{what} timed out after {timeout:.0f}s") from exc
+    except OSError as exc:
+        raise FfmpegError(f"cannot run {what}: {exc}") from exc
+
+
 def ffmpeg_version(exe: str) -> str:
     """First line of `ffmpeg -version`; part of every recipe hash (a new build may encode differently)."""
-    try:
-        proc = subprocess.run(
-            [exe, "-hide_banner", "-version"],
-            capture_output=True,
-            text=True,
-            timeout=VERSION_TIMEOUT_S,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise FfmpegError(f"`{exe} -version` timed out after {VERSION_TIMEOUT_S:.0f}s") from exc
-    except OSError as exc:
-        raise FfmpegError(f"cannot run `{exe} -version`: {exc}") from exc
+    proc = _run_briefly([exe, "-hide_banner", "-version"], VERSION_TIMEOUT_S, f"`{exe} -version`")
     first = proc.stdout.strip().splitlines()[0] if proc.stdout.strip() else ""
     if proc.returncode != 0 or not first.startswith("ffmpeg version"):
         raise FfmpegError(
@@ -211,19 +211,7 @@ def parse_probe(stderr: str) -> ProbeResult:
 
 def probe(exe: str, path: Path, timeout: float = PROBE_TIMEOUT_S) -> ProbeResult:
     """Cheap probe: `ffmpeg -i FILE` (exits 1 because no output is given; that is expected)."""
-    try:
-        proc = subprocess.run(
-            [exe, "-hide_banner", "-nostdin", "-i", str(path)],
-            capture_output=True,
-            text=True,
-            errors="replace",
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise FfmpegError(f"probing {path} timed out after {timeout:.0f}s") from exc
-    except OSError as exc:
-        raise FfmpegError(f"cannot run ffmpeg to probe {path}: {exc}") from exc
+    proc = _run_briefly([exe, "-hide_banner", "-nostdin", "-i", str(path)], timeout, f"ffmpeg to probe {path}")
     try:
         return parse_probe(proc.stderr)
     except FfmpegError as exc:
