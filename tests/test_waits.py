@@ -1,4 +1,4 @@
-"""infra.ecosystem.waits.Wait with a fake clock: no real sleeping anywhere."""
+"""infra.ecosystem.waits.Wait with `clock.FakeClock`: no real sleeping anywhere."""
 
 from __future__ import annotations
 
@@ -6,18 +6,8 @@ import time
 
 import pytest
 
-from infra.ecosystem.waits import Clock, NotReady, Wait, WaitTimeout, wait_for
-
-
-class FakeClock(Clock):
-    def __init__(self) -> None:
-        self.t = 1000.0
-        self.sleeps: list[float] = []
-        super().__init__(now=lambda: self.t, sleep=self._sleep)
-
-    def _sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.t += seconds
+from infra.ecosystem.clock import FakeClock
+from infra.ecosystem.waits import NotReady, Wait, WaitTimeout, wait_for
 
 
 class Probe:
@@ -48,13 +38,13 @@ def test_succeeds_after_n_polls():
     result = Wait("backend", "GET /health", probe, timeout=10, interval=0.25, clock=clock).run()
     assert result == "ready"
     assert probe.calls == 4
-    assert clock.sleeps == [0.25, 0.25, 0.25]
+    assert clock.slept == [0.25, 0.25, 0.25]
 
 
 def test_ready_at_once_does_not_sleep():
     clock = FakeClock()
     assert wait_for("x", "y", lambda: 42, timeout=1, clock=clock) == 42
-    assert clock.sleeps == []
+    assert clock.slept == []
 
 
 def test_timeout_message_carries_the_evidence():
@@ -78,7 +68,7 @@ def test_timeout_message_carries_the_evidence():
     # It waited the limit, not much more and not less.
     elapsed = clock.t - 1000.0
     assert 5 <= elapsed < 5 + 0.5 + 1e-9
-    assert probe.calls == len(clock.sleeps) + 1
+    assert probe.calls == len(clock.slept) + 1
     assert isinstance(info.value, TimeoutError)
 
 
@@ -103,7 +93,7 @@ def test_bail_out_gives_up_at_once():
     assert "the process exited with status 1" in message
     assert "Traceback: boom" in message
     assert probe.calls == 0
-    assert clock.sleeps == []
+    assert clock.slept == []
 
 
 def test_bail_out_after_some_polls_keeps_the_last_observation():

@@ -2,17 +2,20 @@
 
 Built on tenacity (retry policy, stop and sleep strategies) so the only code here is
 what a failure must say: which service, what was awaited, the limit, what was last
-observed, and the tail of the service's log. Clock and sleep are injectable, so the
-waits are unit-tested with a fake clock instead of real time.
+observed, and the tail of the service's log. The time source is an
+`infra.ecosystem.clock.Clock` (the system clock unless one is passed), so the waits are
+unit-tested with `clock.FakeClock` instead of real time.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Callable, Generic, TypeVar
 
 import tenacity
+
+from infra.ecosystem import clock as clocks
+from infra.ecosystem.clock import Clock
 
 T = TypeVar("T")
 
@@ -30,14 +33,6 @@ class WaitTimeout(TimeoutError):
 
 
 @dataclass
-class Clock:
-    """Time source for waits; tests pass a fake one."""
-
-    now: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], None] = time.sleep
-
-
-@dataclass
 class Wait(Generic[T]):
     """Poll `probe` until it returns a value, or fail with a message a person can act on."""
 
@@ -49,7 +44,7 @@ class Wait(Generic[T]):
     bail_out: Callable[[], str | None] = lambda: None
     log_tail: Callable[[], str] = lambda: ""
     hint: str = ""
-    clock: Clock = field(default_factory=Clock)
+    clock: Clock = field(default_factory=lambda: clocks.SYSTEM)
 
     def run(self) -> T:
         start = self.clock.now()
