@@ -38,36 +38,26 @@ def test_login_check():
     assert Credentials("ädmin@x.test", "pässwört").check("ädmin@x.test", "pässwört")   # non-ASCII is fine
 
 
-def test_load_or_create_writes_a_private_file_and_reuses_it(tmp_path):
-    path = tmp_path / "run" / "credentials.json"
-    created = Credentials.load_or_create(path)
-    assert path.exists()
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    raw = json.loads(path.read_text())
-    assert raw == {"email": created.email, "password": created.password}
-    assert created.email == "admin@swarmspec.test"
-    assert len(created.password) >= 20
-    assert Credentials.load_or_create(path) == created       # reused, not regenerated
-    assert json.loads(path.read_text()) == raw
-    assert not path.with_suffix(".tmp").exists()
-    other = Credentials.load_or_create(tmp_path / "other.json")
-    assert other.password != created.password                 # random per run dir
-
-
-def test_env_provided_credentials_do_not_write_a_file(tmp_path):
+def test_load_reads_the_credentials_file(tmp_path):
     path = tmp_path / "credentials.json"
-    creds = Credentials.load_or_create(path, "env@x.test", "from-env")
-    assert creds == Credentials("env@x.test", "from-env")
-    assert not path.exists()
-    # ... and win over an existing file.
-    Credentials.load_or_create(path)
-    assert Credentials.load_or_create(path, "env@x.test", "from-env") == creds
+    path.write_text(json.dumps({"email": "file@x.test", "password": "from-file"}))
+    assert Credentials.load(path) == Credentials("file@x.test", "from-file")
+    assert Credentials.load(path, email="env@x.test") == Credentials("file@x.test", "from-file")
 
 
-def test_email_alone_names_the_generated_admin(tmp_path):
-    creds = Credentials.load_or_create(tmp_path / "c.json", email="boss@x.test")
-    assert creds.email == "boss@x.test"
-    assert json.loads((tmp_path / "c.json").read_text())["email"] == "boss@x.test"
+def test_env_provided_credentials_win_and_need_no_file(tmp_path):
+    path = tmp_path / "credentials.json"
+    assert Credentials.load(path, "env@x.test", "from-env") == Credentials("env@x.test", "from-env")
+    path.write_text(json.dumps({"email": "file@x.test", "password": "from-file"}))
+    assert Credentials.load(path, "env@x.test", "from-env") == Credentials("env@x.test", "from-env")
+
+
+def test_a_missing_file_is_an_error_that_says_what_to_do(tmp_path):
+    path = tmp_path / "credentials.json"
+    with pytest.raises(FileNotFoundError, match="SWARMSPEC_ADMIN_PASSWORD") as info:
+        Credentials.load(path)
+    assert str(path) in str(info.value)
+    assert not path.exists(), "the backend never writes the credentials file"
 
 
 # -- tokens ------------------------------------------------------------------------------

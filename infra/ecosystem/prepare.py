@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.config import Settings
+from infra.ecosystem import credentials
 from infra.swarm import catalog as catalog_mod
 from infra.swarm import tracker
-from infra.backends.reference.auth import Credentials
-from infra.config import Settings
 
 
 @dataclass(frozen=True)
@@ -37,5 +37,5 @@ def prepare(settings: Settings, progress: bool = True) -> Prepared:
     whitelist = run_dir / "whitelist.txt"
     tracker.write_whitelist(whitelist, catalog.info_hashes)
     credentials_file = run_dir / "credentials.json"
-    Credentials.load_or_create(credentials_file, settings.admin_email, settings.admin_password)
+    credentials.load_or_create(credentials_file, settings.admin_email, settings.admin_password)
     return Prepared(run_dir, MEDIA_DIR, torrent_dir, catalog_file, whitelist, credentials_file, catalog)

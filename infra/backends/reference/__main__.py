@@ -26,7 +26,7 @@ def main() -> None:
     parser.add_argument("--idle-timeout", type=float, default=settings.idle_timeout)
     args = parser.parse_args()
     log = service.setup_logging("backend")
-    credentials = auth.Credentials.load_or_create(args.credentials_file, settings.admin_email, settings.admin_password)
+    credentials = auth.Credentials.load(args.credentials_file, settings.admin_email, settings.admin_password)
     tokens = auth.TokenIssuer.from_dir(args.data_dir, settings.token_ttl, settings.stream_token_ttl)
 
     async def factory() -> web.Application:

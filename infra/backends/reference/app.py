@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import quote, urlencode
@@ -14,6 +13,7 @@ from yarl import URL
 
 from aiohttp import web
 
+from infra.ecosystem import clock as clocks
 from infra.swarm import http_media, ranges
 from infra.backends.reference import auth
 from infra.backends.reference.engine import ActiveTorrent, Engine, InvalidMagnet, StreamTimeout, magnet_info_hash, main_file
@@ -54,7 +54,7 @@ def redact(url: URL) -> str:
 @web.middleware
 async def access_logger(request: web.Request, handler):
     """One structured line per request: method, path (tokens redacted), status, range, bytes, ms."""
-    started = time.perf_counter()
+    started = clocks.monotonic()
     status = 500
     try:
         response = await handler(request)
@@ -72,7 +72,7 @@ async def access_logger(request: web.Request, handler):
             "method": request.method, "path": redact(request.rel_url), "status": status,
             "range": request.headers.get("Range"), "bytes": request.get(http_media.BYTES_SENT, 0),
             "clientLeft": request.get(http_media.CLIENT_LEFT, False),
-            "ms": round((time.perf_counter() - started) * 1000, 1),
+            "ms": round((clocks.monotonic() - started) * 1000, 1),
         }))
 
 
@@ -241,7 +241,7 @@ async def _stream_torrent(request: web.Request, engine: Engine, options: Options
     except StreamTimeout as exc:
         return json_error(504, str(exc))
     file = main_file(ti)
-    since = source.createdAt if source else time.time() - (time.monotonic() - active.added)
+    since = source.createdAt if source else clocks.wall() - (clocks.monotonic() - active.added)
     rep = http_media.Representation(
         length=file.size,
         content_type=http_media.content_type(file.path),

@@ -11,11 +11,13 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
-import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import jwt
+
+from infra.ecosystem import clock as clocks
 
 API_AUDIENCE = "swarmspec-api"
 STREAM_AUDIENCE = "swarmspec-stream"
@@ -32,20 +34,17 @@ class Credentials:
     password: str
 
     @classmethod
-    def load_or_create(cls, path: Path, email: str = "", password: str = "") -> "Credentials":
-        """Explicit values win; otherwise the file, created with a random password (mode 0600)."""
+    def load(cls, path: Path, email: str = "", password: str = "") -> "Credentials":
+        """Explicit values win; otherwise the credentials file, which whoever starts the
+        backend writes first (the ecosystem: infra/ecosystem/credentials.py)."""
         if email and password:
             return cls(email, password)
-        if path.exists():
-            raw = json.loads(path.read_text())
-            return cls(raw["email"], raw["password"])
-        creds = cls(email or "admin@swarmspec.test", secrets.token_urlsafe(18))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.touch(mode=0o600)
-        tmp.write_text(json.dumps({"email": creds.email, "password": creds.password}))
-        tmp.replace(path)
-        return creds
+        try:
+            raw = json.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise FileNotFoundError(f"no admin credentials file at {path}: write {{\"email\": ..., \"password\": ...}} "
+                                    "there (mode 0600) or set SWARMSPEC_ADMIN_EMAIL and SWARMSPEC_ADMIN_PASSWORD") from None
+        return cls(raw["email"], raw["password"])
 
     def check(self, email: object, password: object) -> bool:
         if not isinstance(email, str) or not isinstance(password, str):
@@ -56,7 +55,8 @@ class Credentials:
 
 
 class TokenIssuer:
-    def __init__(self, secret: bytes, api_ttl: float, stream_ttl: float, clock=time.time) -> None:
+    def __init__(self, secret: bytes, api_ttl: float, stream_ttl: float,
+                 clock: Callable[[], float] = clocks.wall) -> None:
         self.secret = secret
         self.api_ttl = api_ttl
         self.stream_ttl = stream_ttl

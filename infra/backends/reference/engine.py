@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import logging
 import shutil
-import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import AsyncIterator
 
 import libtorrent as lt
 
+from infra.ecosystem import clock as clocks
 from infra.swarm import http_media, lt_session
 
 log = logging.getLogger("backend.engine")
@@ -174,7 +174,7 @@ class Engine:
             params.flags &= ~lt.torrent_flags.auto_managed
             params.flags &= ~lt.torrent_flags.paused
             handle = self.session.add_torrent(params)
-            now = time.monotonic()
+            now = clocks.monotonic()
             active = ActiveTorrent(info_hash, handle, added=now, last_access=now)
             self.torrents[info_hash] = active
             if handle.status().has_metadata:
@@ -184,7 +184,7 @@ class Engine:
             # Peers went away (seeding paused, tracker restarted): ask the tracker again now
             # rather than at the next regular announce, possibly half an hour away.
             active.handle.force_reannounce(0, -1, lt.torrent_handle.ignore_min_interval)
-        active.last_access = time.monotonic()
+        active.last_access = clocks.monotonic()
         return active
 
     async def metadata(self, active: ActiveTorrent, timeout: float) -> lt.torrent_info:
@@ -210,7 +210,7 @@ class Engine:
 
     def describe(self, active: ActiveTorrent) -> dict:
         status = active.handle.status()
-        now = time.monotonic()
+        now = clocks.monotonic()
         return {
             "infoHash": active.info_hash,
             "name": status.name,
@@ -240,7 +240,7 @@ class Engine:
         for piece in range(first, last + 1):
             self._request_ahead(active, piece, min(last, piece + READAHEAD_PIECES))
             data = await self._piece(active, piece, first_timeout if piece == first else timeout)
-            active.last_access = time.monotonic()
+            active.last_access = clocks.monotonic()
             piece_start = piece * piece_len
             lo = max(abs_start, piece_start) - piece_start
             hi = min(abs_end, piece_start + len(data) - 1) - piece_start
@@ -255,7 +255,7 @@ class Engine:
             yield
         finally:
             active.streams -= 1
-            active.last_access = time.monotonic()
+            active.last_access = clocks.monotonic()
 
     async def first_piece_ready(self, active: ActiveTorrent, file: MainFile, start: int, timeout: float) -> None:
         """Wait for the piece holding byte `start`, so a stalled swarm becomes a 504
@@ -373,7 +373,7 @@ class Engine:
         interval = max(0.2, min(5.0, self.idle_timeout / 4))
         while True:
             await asyncio.sleep(interval)
-            now = time.monotonic()
+            now = clocks.monotonic()
             for info_hash, active in list(self.torrents.items()):
                 if active.streams == 0 and now - active.last_access > self.idle_timeout:
                     log.info("torrent %s idle for %.0fs: removing", info_hash, now - active.last_access)

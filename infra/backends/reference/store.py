@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from infra.ecosystem import clock as clocks
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class SourceStore:
         self.db.execute("CREATE INDEX IF NOT EXISTS sources_info_hash ON sources(info_hash)")
 
     def add(self, magnet: str, info_hash: str, quality=None, resolution=None, size=None, video_codec=None) -> Source:
-        source = Source(str(uuid.uuid4()), magnet, info_hash, quality, resolution, size, video_codec, time.time())
+        source = Source(str(uuid.uuid4()), magnet, info_hash, quality, resolution, size, video_codec, clocks.wall())
         self.db.execute("INSERT INTO sources VALUES (?,?,?,?,?,?,?,?)",
                         (source.id, magnet, info_hash, quality, resolution, size, video_codec, source.createdAt))
         return source
