@@ -15,27 +15,18 @@ import json
 import os
 import signal
 import sys
-import time
 from pathlib import Path
 
 from infra.config import Settings, describe
+from infra.ecosystem import clock
+from infra.ecosystem import services as ecosystem
 from infra.ecosystem.endpoints import Endpoints
+from infra.ecosystem.providers import UnknownProvider, make_provider, remove_leftovers
+from infra.ecosystem.waits import NotReady, Wait, WaitTimeout
 
 
 def endpoints_path(settings: Settings) -> Path:
     return settings.run_dir / "endpoints.json"
-
-
-def make_provider(name: str, settings: Settings):
-    if name == "local":
-        from infra.ecosystem.local import LocalProvider
-
-        return LocalProvider(settings)
-    if name == "docker":
-        from infra.ecosystem.docker.provider import DockerProvider
-
-        return DockerProvider(settings)
-    raise SystemExit(f"unknown provider {name!r}: choose local or docker")
 
 
 class Interrupted(Exception):
@@ -46,25 +37,28 @@ def _raise_interrupted(signum, frame):
     raise Interrupted(signal.Signals(signum).name)
 
 
-def cmd_up(settings: Settings, provider_name: str, detach_check: bool) -> int:
+def cmd_up(settings: Settings, provider_name: str) -> int:
     path = endpoints_path(settings)
     if path.exists():
         old = Endpoints.read(path)
         if old.pid and _alive(old.pid):
             print(f"an ecosystem is already running (pid {old.pid}); `python -m infra down` first", file=sys.stderr)
             return 1
+    try:
+        provider = make_provider(provider_name, settings)
+    except UnknownProvider as exc:
+        raise SystemExit(str(exc)) from None
     signal.signal(signal.SIGTERM, _raise_interrupted)
     signal.signal(signal.SIGHUP, _raise_interrupted)
-    provider = make_provider(provider_name, settings)
-    started = time.monotonic()
+    started = clock.monotonic()
     try:
         endpoints = provider.up()
         endpoints.write(path)
         print(endpoints.to_json(), flush=True)
-        print(f"# ecosystem up in {time.monotonic() - started:.1f}s; endpoints written to {path}; "
+        print(f"# ecosystem up in {clock.monotonic() - started:.1f}s; endpoints written to {path}; "
               f"Ctrl-C or `python -m infra down` stops it", file=sys.stderr, flush=True)
         while True:
-            time.sleep(3600)
+            clock.sleep(3600)
     except (KeyboardInterrupt, Interrupted):
         print("# stopping the ecosystem", file=sys.stderr)
     finally:
@@ -85,24 +79,21 @@ def _alive(pid: int) -> bool:
 
 def cmd_status(settings: Settings) -> int:
     from infra.ecosystem.health import http_ok
-    from infra.ecosystem.waits import NotReady
 
     try:
         endpoints = Endpoints.read(endpoints_path(settings))
     except FileNotFoundError as exc:
         print(exc, file=sys.stderr)
         return 1
-    # The tracker by /scrape: its /stats answers only to -A addresses, which a container's host is not.
-    health = {"backend": "/health", "seeder": "/health", "range_server": "/health", "tracker": "/scrape"}
     report, ok = {}, True
-    for name, path in health.items():
-        url = getattr(endpoints, name) + path
+    for name in ("backend", "seeder", "range_server", "tracker"):
+        url = endpoints.url_of(name)
         try:
-            http_ok(url, timeout=2.0)()
-            report[name] = {"url": getattr(endpoints, name), "healthy": True}
+            http_ok(url + ecosystem.spec(name).host_health_path, timeout=2.0)()
+            report[name] = {"url": url, "healthy": True}
         except NotReady as exc:
             ok = False
-            report[name] = {"url": getattr(endpoints, name), "healthy": False, "error": str(exc)}
+            report[name] = {"url": url, "healthy": False, "error": str(exc)}
     print(json.dumps({"provider": endpoints.provider, "run_id": endpoints.run_id, "pid": endpoints.pid,
                       "services": report}, indent=2))
     return 0 if ok else 1
@@ -120,13 +111,17 @@ def cmd_down(settings: Settings, timeout: float = 30.0) -> int:
         path.unlink(missing_ok=True)
         return 0
     os.kill(endpoints.pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while _alive(endpoints.pid):
-        if time.monotonic() > deadline:
-            print(f"pid {endpoints.pid} did not stop within {timeout:g}s; killing it", file=sys.stderr)
-            os.kill(endpoints.pid, signal.SIGKILL)
-            break
-        time.sleep(0.1)
+
+    def gone() -> None:
+        if _alive(endpoints.pid):
+            raise NotReady(f"pid {endpoints.pid} is alive")
+
+    try:
+        Wait(service="ecosystem", what=f"its owner (pid {endpoints.pid}) to exit after SIGTERM", probe=gone,
+             timeout=timeout, interval=0.1).run()
+    except WaitTimeout:
+        print(f"pid {endpoints.pid} did not stop within {timeout:g}s; killing it", file=sys.stderr)
+        os.kill(endpoints.pid, signal.SIGKILL)
     print("ecosystem stopped", file=sys.stderr)
     return 0
 
@@ -146,20 +141,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--provider", default=None, help="local or docker (default: SWARMSPEC_PROVIDER or local)")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
+    provider = args.provider or settings.provider
     if args.command == "up":
-        return cmd_up(settings, args.provider or settings.provider, False)
+        return cmd_up(settings, provider)
     if args.command == "status":
         return cmd_status(settings)
     if args.command == "down":
         status = cmd_down(settings)
-        if (args.provider or settings.provider) == "docker":
-            # also what killed runs left behind (containers/networks whose owner is gone)
-            from infra.ecosystem.docker.provider import DockerProvider, DockerUnavailable
-
-            try:
-                DockerProvider.cleanup_stale(settings)
-            except DockerUnavailable as exc:
-                print(f"no leftovers removed: {exc}", file=sys.stderr)
+        why_not = remove_leftovers(provider, settings)   # also what killed runs left behind
+        if why_not:
+            print(why_not, file=sys.stderr)
         return status
     return cmd_config()
 

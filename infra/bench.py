@@ -11,12 +11,13 @@ import json
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from infra import PROJECT_ROOT
 from infra.config import Settings
+from infra.ecosystem import clock
 from infra.ecosystem.local import LocalProvider
+from infra.ecosystem.waits import NotReady, Wait
 from infra.suite.http import Client
 from infra.suite.targets import ReferenceTarget, load_credentials
 
@@ -31,6 +32,17 @@ def rss_mib(pid: int) -> float | None:
     return None
 
 
+def wait_until_dropped(client: Client, target: ReferenceTarget, info_hash: str) -> None:
+    """The backend no longer holds the torrent (idle 1 s), so the next stream is a fresh one."""
+
+    def dropped() -> None:
+        if any(t["infoHash"] == info_hash for t in target.active_torrents(client)):
+            raise NotReady(f"the backend still holds {info_hash}")
+
+    Wait(service="backend", what=f"the backend to drop {info_hash} (idle)", probe=dropped, timeout=30,
+         interval=0.1).run()
+
+
 def measure(client: Client, target: ReferenceTarget, large: dict, rounds: int, label: str) -> dict[str, object]:
     """First byte of a fresh torrent, then at once a seek to 90 % (not downloaded yet),
     then the same range again (cached)."""
@@ -40,11 +52,7 @@ def measure(client: Client, target: ReferenceTarget, large: dict, rounds: int, l
         source = json.loads(target.create_source(client, large["magnetURI"]).body)["id"]
         url = target.stream_url_for(source)
         headers = target.auth_headers(client)
-        deadline = time.monotonic() + 30
-        while any(t["infoHash"] == large["hash"] for t in target.active_torrents(client)):  # idle 1 s: fresh
-            if time.monotonic() > deadline:
-                raise TimeoutError("the backend did not drop the torrent within 30 s")
-            time.sleep(0.1)
+        wait_until_dropped(client, target, large["hash"])
         first = client.request("GET", url, headers={**headers, "Range": "bytes=0-65535"})
         if first.status != 206:
             raise RuntimeError(f"{first.label} -> {first.status} after {first.elapsed:.2f}s {first.body[:200]!r}")
@@ -71,9 +79,9 @@ def main(rounds: int = 5) -> int:
     with tempfile.TemporaryDirectory(prefix="swarmspec-bench-") as tmp:
         settings = Settings(run_dir=Path(tmp) / "run", reports_dir=PROJECT_ROOT / "reports" / "bench", idle_timeout=1.0)
         provider = LocalProvider(settings, progress=False)
-        started = time.monotonic()
+        started = clock.monotonic()
         endpoints = provider.up()
-        figures: dict[str, object] = {"ecosystem start (s)": round(time.monotonic() - started, 3)}
+        figures: dict[str, object] = {"ecosystem start (s)": round(clock.monotonic() - started, 3)}
         client = Client()
         try:
             target = ReferenceTarget(endpoints.backend, load_credentials(endpoints.credentials_file, {}))

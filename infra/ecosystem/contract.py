@@ -10,7 +10,7 @@ against this contract by one parametrized test module (`tests/test_provider_cont
 from __future__ import annotations
 
 import enum
-from typing import Protocol, runtime_checkable
+from typing import Protocol, cast, runtime_checkable
 
 from infra.ecosystem.endpoints import Endpoints
 
@@ -54,13 +54,24 @@ class Service(Protocol):
 
 @runtime_checkable
 class FaultyService(Service, Protocol):
-    """The fault methods; a provider implements those it declares in `faults`."""
+    """The fault methods; a provider implements those it declares in `faults`
+    (`FAULT_METHODS` says which belong to which fault)."""
 
     def kill(self) -> None: ...
     def pause(self) -> None: ...
-    def unpause(self) -> None: ...
+    def unpause(self) -> None: ...                  # returns once healthy again
     def disconnect(self) -> None: ...
-    def reconnect(self) -> None: ...
+    def reconnect(self) -> None: ...                # returns once healthy again
+    def peer_endpoints(self) -> set[tuple[str, int]]: ...   # where it listens for peers (a reconnect may move it)
+
+
+#: The service methods a provider must implement for each fault it declares.
+FAULT_METHODS: dict[Fault, tuple[str, ...]] = {
+    Fault.KILL: ("kill",),
+    Fault.RESTART: ("restart",),
+    Fault.PAUSE: ("pause", "unpause"),
+    Fault.DISCONNECT: ("disconnect", "reconnect", "peer_endpoints"),
+}
 
 
 @runtime_checkable
@@ -74,6 +85,7 @@ class Provider(Protocol):
     def down(self) -> None: ...
     def service(self, name: str) -> Service: ...
     def supports(self, fault: Fault) -> bool: ...
+    def require(self, fault: Fault) -> None: ...    # raises FaultNotSupported naming the provider
 
 
 class DeclaredFaults:
@@ -90,3 +102,9 @@ class DeclaredFaults:
             raise FaultNotSupported(
                 f"the {self.name} provider cannot {fault.value} a service "
                 f"(it declares: {', '.join(sorted(f.value for f in self.faults)) or 'no faults'})")
+
+
+def faulty_service(provider: Provider, name: str, fault: Fault) -> FaultyService:
+    """The service, to inject `fault` into; FaultNotSupported if the provider lacks it."""
+    provider.require(fault)
+    return cast(FaultyService, provider.service(name))

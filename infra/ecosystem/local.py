@@ -4,6 +4,10 @@ Each process gets its own process group (so a stop reaches its children) and
 PR_SET_PDEATHSIG, so even a provider that is SIGKILLed leaves no orphan behind.
 Logs go to reports/logs/<service>.log; a service that fails to become healthy is
 reported by name with what was awaited and the tail of its log.
+
+Of the faults of `infra.ecosystem.contract` it declares kill and restart: a process can
+be killed and started again on its port. It does not pause or disconnect a service (all
+of them share the host's loopback); scenarios that need those are skipped under it.
 """
 
 from __future__ import annotations
@@ -13,19 +17,20 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from infra.ecosystem import ports
-from infra.ecosystem import services as ecosystem
-from infra.swarm import tracker
 from infra.config import Settings
+from infra.ecosystem import clock, ports
+from infra.ecosystem import services as ecosystem
+from infra.ecosystem.contract import DeclaredFaults, Fault
 from infra.ecosystem.endpoints import Endpoints
 from infra.ecosystem.health import http_ok
+from infra.ecosystem.logs import tail
 from infra.ecosystem.prepare import Prepared, prepare
 from infra.ecosystem.waits import Wait, WaitTimeout
+from infra.swarm import tracker
 
 PR_SET_PDEATHSIG = 1
 BIND_FAILED = 98  # our services' exit status when the port is taken (see infra.swarm.service.run)
@@ -39,16 +44,6 @@ class ServiceFailed(RuntimeError):
 def _die_with_parent() -> None:  # runs in the child between fork and exec
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-def tail(path: Path, lines: int = 40) -> str:
-    try:
-        with path.open("rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, handle.tell() - 16384))
-            return b"\n".join(handle.read().splitlines()[-lines:]).decode(errors="replace")
-    except FileNotFoundError:
-        return ""
 
 
 @dataclass
@@ -95,7 +90,7 @@ class LocalLayout:
 
 
 class LocalService:
-    """One service as a subprocess."""
+    """One service as a subprocess: a `contract.Service` that can also be killed."""
 
     def __init__(self, spec: ecosystem.ServiceSpec, layout: LocalLayout, log_path: Path, env: dict[str, str]) -> None:
         self.spec = spec
@@ -111,32 +106,46 @@ class LocalService:
 
     def start(self) -> None:
         """Start on the current port (a restart keeps it: magnets embed the tracker's URL)."""
-        timeout = self.layout.settings.start_timeout
         port = self.layout.ports[self.name]
         if ports.is_listening(self.layout.bind_host, port):
             # Somebody else answers there: a health probe would take them for us.
             message = f"{self.name}: port {port} is already in use by another program (address already in use)"
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             with self.log_path.open("a") as log:
-                log.write(f"--- {time.strftime('%H:%M:%S')} {message}\n")
+                log.write(f"--- {clock.stamp()} {message}\n")
             raise ServiceFailed(message)
         self._spawn()
         try:
-            Wait(
-                service=self.name,
-                what=f"GET {self.url}{self.spec.health_path} to answer 200",
-                probe=http_ok(self.url + self.spec.health_path),
-                timeout=timeout,
-                interval=0.05,
-                bail_out=self._exit_reason,
-                log_tail=lambda: tail(self.log_path),
-                hint=f"full log: {self.log_path}",
-            ).run()
-            reason = self._exit_reason()
-            if reason:  # healthy, yet our process is gone: what answered was not us
-                raise WaitTimeout(f"{self.name}: a health check passed but {reason}\n{tail(self.log_path)}")
+            self._wait_healthy()
         except WaitTimeout as exc:
             self.stop()
+            raise ServiceFailed(str(exc)) from None
+
+    def _wait_healthy(self) -> None:
+        """Returns once the health path answers 200 and our process still runs."""
+        Wait(
+            service=self.name,
+            what=f"GET {self.url}{self.spec.health_path} to answer 200",
+            probe=http_ok(self.url + self.spec.health_path),
+            timeout=self.layout.settings.start_timeout,
+            interval=0.05,
+            bail_out=self._exit_reason,
+            log_tail=lambda: tail(self.log_path),
+            hint=f"full log: {self.log_path}",
+        ).run()
+        reason = self._exit_reason()
+        if reason:  # healthy, yet our process is gone: what answered was not us
+            raise WaitTimeout(f"{self.name}: a health check passed but {reason}\n{tail(self.log_path)}")
+
+    def heal(self) -> None:
+        """Undo any fault: running (started again on its port if it was stopped or killed)
+        and healthy."""
+        if not self.is_running():
+            self.start()
+            return
+        try:
+            self._wait_healthy()
+        except WaitTimeout as exc:
             raise ServiceFailed(str(exc)) from None
 
     def start_on_free_port(self) -> None:
@@ -160,7 +169,7 @@ class LocalService:
         argv = self.spec.command(self.layout)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
-            log.write(f"--- {time.strftime('%H:%M:%S')} starting: {' '.join(argv)}\n".encode())
+            log.write(f"--- {clock.stamp()} starting: {' '.join(argv)}\n".encode())
             log.flush()
             self.process = subprocess.Popen(
                 argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -210,8 +219,11 @@ class LocalService:
         return tail(self.log_path, lines)
 
 
-class LocalProvider:
+class LocalProvider(DeclaredFaults):
+    """A `contract.Provider`: the services as subprocesses of this process."""
+
     name = "local"
+    faults = frozenset({Fault.KILL, Fault.RESTART})
 
     def __init__(self, settings: Settings | None = None, progress: bool = True) -> None:
         self.settings = settings or Settings.from_env()
@@ -237,15 +249,9 @@ class LocalProvider:
         except BaseException:
             self.down()
             raise
-        self.endpoints = Endpoints(
-            provider=self.name, run_id=self.run_id,
-            backend=layout.url("backend"), seeder=layout.url("seeder"), tracker=layout.url("tracker"),
-            tracker_announce=layout.announce_url(), range_server=layout.url("range_server"),
-            credentials_file=str(prepared.credentials_file), catalog_file=str(prepared.catalog_file),
-            logs_dir=str(logs), pid=os.getpid(),
-            services={name: {"url": s.url, "pid": s.pid, "log": str(s.log_path)} for name, s in self.services.items()},
-            settings=self.settings.service_timeouts(),
-        )
+        self.endpoints = Endpoints.build(
+            self.name, self.run_id, {name: s.url for name, s in self.services.items()}, layout.announce_url(),
+            prepared, logs, {name: {"pid": s.pid} for name, s in self.services.items()}, self.settings)
         return self.endpoints
 
     def service(self, name: str) -> LocalService:

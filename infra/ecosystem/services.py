@@ -12,7 +12,6 @@ from pathlib import PurePosixPath
 from typing import Callable, Protocol
 
 
-
 class Layout(Protocol):
     """Where things are, as seen by the services of one provider."""
 
@@ -36,6 +35,12 @@ class ServiceSpec:
     command: Callable[[Layout], list[str]]
     image: str                                      # Docker image role (infra/ecosystem/docker/Dockerfile.<image>)
     udp: bool = False                               # also needs the UDP port (tracker)
+    outside_health_path: str = ""                   # what the suite's host asks instead, if it must differ
+
+    @property
+    def host_health_path(self) -> str:
+        """The health path as asked from the suite's host, through the service's URL."""
+        return self.outside_health_path or self.health_path
 
 
 def _python_service(name: str, module: str, *args: Callable[[Layout], list[str]]) -> Callable[[Layout], list[str]]:
@@ -62,7 +67,9 @@ def _tracker_command(layout: Layout) -> list[str]:
 
 
 SERVICES: tuple[ServiceSpec, ...] = (
-    ServiceSpec("tracker", "/stats?mode=everything", (), _tracker_command, "tracker", udp=True),
+    # opentracker answers /stats only to its -A address, which a container's host is not: a scrape instead
+    ServiceSpec("tracker", "/stats?mode=everything", (), _tracker_command, "tracker", udp=True,
+                outside_health_path="/scrape"),
     ServiceSpec("seeder", "/health", ("tracker",), _python_service(
         "seeder", "infra.swarm.seeder",
         lambda l: ["--catalog", l.path("catalog"), "--media-dir", l.path("media"),
