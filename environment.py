@@ -18,9 +18,10 @@ from pathlib import Path
 
 from behave import fixture, use_fixture
 
-from infra.swarm.catalog import Catalog
 from infra.config import Settings
+from infra.ecosystem.contract import Fault, FaultNotSupported
 from infra.ecosystem.endpoints import Endpoints
+from infra.ecosystem.providers import make_provider
 from infra.suite import reporting, step_types
 from infra.suite.http import Client
 from infra.suite.library import Library
@@ -30,6 +31,7 @@ from infra.suite.grading import UNIMPLEMENTED_PREFIX, Judge, ScenarioGrade, clau
 from infra.suite.state import ScenarioState
 from infra.suite.viewer import Viewer
 from infra.suite.world import RunOptions, World
+from infra.swarm.catalog import Catalog
 
 step_types.register()
 
@@ -43,8 +45,6 @@ def _interrupt_on_sigterm(signum, frame):
 @fixture
 def swarm_ecosystem(context, options: RunOptions, settings: Settings):
     """Start the ecosystem; stop it when the run ends, however it ends."""
-    from infra.__main__ import make_provider
-
     provider = make_provider(options.ecosystem, settings)
     atexit.register(provider.down)          # safety net if behave dies before the cleanup
     try:
@@ -87,10 +87,29 @@ def _needs(tags) -> set[str]:
     return {tag.split(".", 1)[1] for tag in tags if tag.startswith("needs.")}
 
 
+def _missing_faults(world: World, needs: set[str]) -> str | None:
+    """Why the scenario cannot run here if it needs faults (`@needs.fault.<fault>`) the
+    provider does not declare, or any fault while the suite merely attached."""
+    faults = sorted((Fault.from_tag(need) for need in needs if need.startswith("fault.")), key=lambda f: f.value)
+    if not faults:
+        return None
+    tags = ", ".join(f"@needs.fault.{fault.value}" for fault in faults)
+    provider = world.swarm.provider
+    if provider is None:
+        return f"{tags}: the suite attached to a running ecosystem and cannot inject faults into it"
+    reasons = []
+    for fault in faults:
+        try:
+            provider.require(fault)
+        except FaultNotSupported as exc:
+            reasons.append(str(exc))
+    return f"{tags}: {'; '.join(reasons)}" if reasons else None
+
+
 def before_scenario(context, scenario):
     world: World = context.world
     needs = _needs(scenario.effective_tags)
-    missing = world.target.missing(needs - {"control"})
+    missing = world.target.missing({need for need in needs if need != "control" and not need.startswith("fault.")})
     if missing:
         reason = f"{UNIMPLEMENTED_PREFIX}target {world.target.name!r} lacks {', '.join(sorted(missing))}"
         scenario.skip(reason)   # graded unimplemented: neither a pass nor a failure
@@ -104,8 +123,8 @@ def before_scenario(context, scenario):
                   f"{MAX_IDLE_WAIT:g}s (set SWARMSPEC_IDLE_TIMEOUT lower)")
         scenario.skip(reason)
         return
-    if "docker" in scenario.effective_tags and world.endpoints.provider != "docker":
-        reason = "needs the docker ecosystem (-D ecosystem=docker)"
+    reason = _missing_faults(world, needs)
+    if reason:
         scenario.skip(reason)   # behave prints the reason; the scenario counts as skipped
         return
     context.scene = ScenarioState(Viewer(Client(on_exchange=reporting.attach_exchange), world.target),

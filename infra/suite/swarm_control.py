@@ -1,5 +1,6 @@
 """What the suite may do to the swarm itself: the seeder's control API, the tracker's
-scrape, and (when the suite owns the ecosystem) stopping and starting services."""
+scrape, and (when the suite owns the ecosystem) stopping and starting services and
+injecting the faults its provider declares (`infra.ecosystem.contract`)."""
 
 from __future__ import annotations
 
@@ -8,20 +9,21 @@ import re
 import socket
 from urllib.parse import quote_from_bytes
 
-from infra.swarm import tracker
+from infra.ecosystem.contract import Fault, FaultyService, Provider, Service, faulty_service
 from infra.ecosystem.endpoints import Endpoints
-from infra.suite.http import Client
+from infra.ecosystem.logs import service_log_tail
 from infra.ecosystem.waits import NotReady, Wait
+from infra.suite.http import Client
+from infra.swarm import tracker
 
 
 class NoControl(RuntimeError):
     """The suite cannot do this to the swarm: it attached to an ecosystem it does not own
-    (no restarts), or the provider lacks the fault (the local one cannot pause or
-    disconnect a service)."""
+    (no restarts, no faults)."""
 
 
 class SwarmControl:
-    def __init__(self, endpoints: Endpoints, provider=None) -> None:
+    def __init__(self, endpoints: Endpoints, provider: Provider | None = None) -> None:
         self.endpoints = endpoints
         self.provider = provider
 
@@ -105,35 +107,34 @@ class SwarmControl:
         if not service.is_running():
             service.start()
 
-    # -- fault injection (the docker provider's service handles) ------------------------
+    # -- fault injection (what the provider declares; FaultNotSupported otherwise) -------
+
+    def supports(self, fault: Fault) -> bool:
+        """The suite owns the ecosystem and its provider declares the fault."""
+        return self.provider is not None and self.provider.supports(fault)
 
     def pause_service(self, name: str) -> None:
         """Freeze the service: every process stopped, its address and connections kept."""
-        self._fault(name, "pause", "freeze")()
+        self._faulty(name, Fault.PAUSE).pause()
 
     def unpause_service(self, name: str) -> None:
         """Thaw a frozen service; returns once it is healthy again."""
-        self._fault(name, "unpause", "thaw")()
+        self._faulty(name, Fault.PAUSE).unpause()
 
     def disconnect_service(self, name: str) -> None:
         """Cut the service off the swarm's network."""
-        self._fault(name, "disconnect", "cut off the network")()
+        self._faulty(name, Fault.DISCONNECT).disconnect()
 
     def reconnect_service(self, name: str) -> None:
         """Back on the network under its name and address; returns once it is healthy again."""
-        self._fault(name, "reconnect", "reconnect")()
+        self._faulty(name, Fault.DISCONNECT).reconnect()
 
     def restore_service(self, name: str, library=None) -> None:
         """Undo any fault (for clean-ups): running, thawed, connected and healthy; with the
         library, once the seeder or the tracker is healed, the tracker also lists the seeder
         at its current address for every seeded video, so the next scenario does not race
         the seeder's re-announce."""
-        service = self.service(name)
-        heal = getattr(service, "heal", None)
-        if heal is None:
-            self.ensure_running(name)
-            return
-        heal()
+        self.service(name).heal()
         if name in ("seeder", "tracker") and library is not None:   # either may have been restarted
             client = Client()
             try:
@@ -160,15 +161,15 @@ class SwarmControl:
         """The tracker hands out the seeder's current address. After a cut-off the seeder's
         libtorrent listens on a new port while the tracker still lists the old one, so a
         seeder count from the scrape proves nothing; this compares addresses (the provider
-        must tell where the seeder listens, else it falls back to the scrape)."""
-        seeder = self.service("seeder")
-        where = getattr(seeder, "peer_endpoints", None)
-        if where is None:
+        must tell where the seeder listens, which a provider that can disconnect does; with
+        any other the seeder never moves and the scrape's count is proof enough)."""
+        if not self.supports(Fault.DISCONNECT):
             self.wait_until_tracker_knows(client, info_hash, timeout)
             return
+        seeder = self._faulty("seeder", Fault.DISCONNECT)
 
         def probe() -> set[tuple[str, int]]:
-            listening, listed = where(), self.peers_known_to_tracker(client, info_hash)
+            listening, listed = seeder.peer_endpoints(), self.peers_known_to_tracker(client, info_hash)
             if not listening & listed:
                 raise NotReady(f"the seeder listens at {sorted(listening)}; the tracker lists {sorted(listed)}")
             return listening & listed
@@ -176,27 +177,22 @@ class SwarmControl:
         Wait(service="seeder", what=f"the tracker to list the seeder's current address for {info_hash}",
              probe=probe, timeout=timeout, interval=0.2, log_tail=lambda: self.log_tail("seeder")).run()
 
-    def _fault(self, name: str, action: str, verb: str):
-        service = self.service(name)
-        method = getattr(service, action, None)
-        if method is None:
-            raise NoControl(f"the {self.endpoints.provider} provider cannot {verb} the {name}; "
-                            "faults like this need the docker ecosystem (-D ecosystem=docker)")
-        return method
+    def _faulty(self, name: str, fault: Fault) -> FaultyService:
+        """The service to inject `fault` into; FaultNotSupported (naming the provider and
+        what it declares) when the provider lacks the fault."""
+        if self.provider is None:
+            raise NoControl(f"the suite attached to a running ecosystem; it cannot {fault.value} the {name}")
+        return faulty_service(self.provider, name, fault)
 
-    def service(self, name: str):
+    def service(self, name: str) -> Service:
         if self.provider is None:
             raise NoControl(f"the suite attached to a running ecosystem; it cannot control the {name}")
         return self.provider.service(name)
 
     def log_tail(self, name: str, lines: int = 40) -> str:
-        if self.provider is not None:
-            try:
-                return self.provider.service(name).log_tail(lines)
-            except KeyError:
-                return ""
-        info = self.endpoints.services.get(name, {})
-        from infra.ecosystem.local import tail
-        from pathlib import Path
-
-        return tail(Path(info["log"]), lines) if info.get("log") else ""
+        if self.provider is None:   # attached: the log file the endpoints file names
+            return service_log_tail(self.endpoints, name, lines)
+        try:
+            return self.provider.service(name).log_tail(lines)
+        except KeyError:
+            return ""
