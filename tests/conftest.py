@@ -14,3 +14,6 @@ if ROOT not in sys.path:
 def pytest_configure(config) -> None:
     config.addinivalue_line(
         "markers", "integration: starts the real ecosystem (opentracker, seeder, range server, backend)")
+    # A skip says why (no Docker engine, ...): print the reasons in the summary, as -rs would.
+    if "s" not in config.option.reportchars and "a" not in config.option.reportchars:
+        config.option.reportchars += "s"

@@ -115,15 +115,13 @@ def assert_all_stopped(provider: LocalProvider) -> None:
 
 # -- the shared ecosystem ----------------------------------------------------------------
 
-def test_every_service_is_healthy(eco, manifest):
+# Health, endpoints, the service contract, stop/start, kill and restart: tests/test_provider_contract.py.
+
+def test_endpoints_name_each_process_and_the_seeder_announces_every_video(eco, manifest):
     endpoints = eco.endpoints
-    assert endpoints.provider == "local" and endpoints.run_id == eco.provider.run_id
-    assert set(endpoints.services) == {"tracker", "seeder", "range_server", "backend"}
+    assert endpoints.run_id == eco.provider.run_id
     for name, service in eco.provider.services.items():
-        assert service.is_running(), name
-        assert endpoints.services[name]["pid"] == service.pid
-        url = service.url + service.spec.health_path
-        assert requests.get(url, timeout=5).status_code == 200, url
+        assert endpoints.services[name]["pid"] == service.pid > 0, name
     seeder = requests.get(endpoints.seeder + "/health", timeout=5).json()
     assert seeder["status"] == "healthy"
     assert seeder["seedingTorrents"] == seeder["announced"] == len(manifest.videos)
