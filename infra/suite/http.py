@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import requests
+from requests.cookies import RequestsCookieJar
 
 from infra.suite import redact
 
@@ -85,16 +86,24 @@ class Client:
 
     def request(self, method: str, url: str, headers: dict[str, str] | None = None, json_body=None,
                 read_limit: int | None = None, deadline: float = EXCHANGE_DEADLINE,
-                read_timeout: float = READ_TIMEOUT, record: bool = True) -> Exchange:
-        """Send one request and read the body, at most `read_limit` bytes (then hang up)."""
+                read_timeout: float = READ_TIMEOUT, record: bool = True, data: bytes | None = None,
+                cookies: RequestsCookieJar | None = None) -> Exchange:
+        """Send one request and read the body, at most `read_limit` bytes (then hang up).
+
+        `data` is a raw body (its Content-Type in `headers`); `cookies` is a jar that sends
+        and keeps the cookies of this exchange instead of the session's (a target's login
+        cookies must outlive one scenario's client, and must not leak into its other requests)."""
         headers = dict(headers or {})
-        body = None
+        body = data
         if json_body is not None:
             import json
 
             body = json.dumps(json_body).encode()
             headers.setdefault("Content-Type", "application/json")
         exchange = Exchange(method, url, headers, body, started=time.monotonic())
+        own_jar = self.session.cookies
+        if cookies is not None:
+            self.session.cookies = cookies
         try:
             response = self.session.request(method, url, headers=headers, data=body, stream=True,
                                             allow_redirects=False, timeout=(CONNECT_TIMEOUT, read_timeout))
@@ -102,6 +111,8 @@ class Client:
             exchange.error = f"{exc.__class__.__name__}: {exc}"
             exchange.elapsed = time.monotonic() - exchange.started
             return self._done(exchange, record)
+        finally:
+            self.session.cookies = own_jar
         with response:
             exchange.headers_after = time.monotonic() - exchange.started
             exchange.status, exchange.reason = response.status_code, response.reason
