@@ -1,10 +1,11 @@
 """behave hooks: start (or attach to) the swarm once per run, give every scenario a
 recording viewer, attach exchanges and log tails to the report, tear everything down.
 
--D target=reference|range-server    which adapter turns a video into a stream URL
+-D target=NAME|FILE.toml|mod:Class which backend is judged (reference, range-server, webtorrent, peerflix)
 -D ecosystem=local|docker           who runs the swarm (default local subprocesses)
 -D endpoints=FILE                   attach to a swarm started by `python -m infra up`
 -D backend_url=URL                  send the backend's requests to another server
+-D contract=strict|rfc9110          what fails the run (default: the target's own)
 """
 
 from __future__ import annotations
@@ -21,12 +22,15 @@ from behave import fixture, use_fixture
 from infra.config import Settings
 from infra.ecosystem.contract import Fault, FaultNotSupported
 from infra.ecosystem.endpoints import Endpoints
+from infra.ecosystem import services as ecosystem_services
 from infra.ecosystem.providers import make_provider
 from infra.suite import reporting, step_types
 from infra.suite.http import Client
 from infra.suite.library import Library
 from infra.suite.swarm_control import SwarmControl
 from infra.suite.targets import load_credentials, make_target
+from infra.suite.targets import declarative
+from infra.suite.targets.registry import SHIPPED, urls_of
 from infra.suite.grading import UNIMPLEMENTED_PREFIX, Judge, ScenarioGrade, clauses_of, grade_of
 from infra.suite.state import ScenarioState
 from infra.suite.viewer import Viewer
@@ -40,6 +44,14 @@ MAX_IDLE_WAIT = 60.0
 
 def _interrupt_on_sigterm(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+def optional_services_for(target: str) -> tuple[str, ...]:
+    """The optional ecosystem services (bundled third-party backends) the target is, so
+    the ecosystem starts them only when that target is judged."""
+    path = SHIPPED.get(target) or (Path(target) if target.endswith(".toml") else None)
+    service = declarative.load(path).service if path else None
+    return (service,) if service in {s.name for s in ecosystem_services.SERVICES if s.optional} else ()
 
 
 @fixture
@@ -63,6 +75,9 @@ def before_all(context):
         timeouts = {k: float(v) for k, v in endpoints.settings.items() if hasattr(settings, k)}
         settings = dataclasses.replace(settings, **timeouts)
     else:
+        extras = optional_services_for(options.target)
+        if extras:   # a bundled third-party backend runs beside the swarm only when it is judged
+            settings = dataclasses.replace(settings, extra_services=",".join(extras))
         provider, endpoints = use_fixture(swarm_ecosystem, context, options, settings)
     client = Client()
     context.add_cleanup(client.close)
@@ -72,8 +87,7 @@ def before_all(context):
     library = Library(Catalog.load(Path(endpoints.catalog_file)), MEDIA_DIR, VIDEOS_DIR / "torrents",
                       swarm.magnets(client))
     credentials = load_credentials(endpoints.credentials_file, dict(os.environ))
-    backend_url = options.backend_url or endpoints.backend
-    target = make_target(options.target, backend_url, endpoints.range_server, credentials)
+    target = make_target(options.target, urls_of(endpoints), credentials, base_url=options.backend_url)
     context.world = World(options, settings, endpoints, library, target, swarm)
     reporting.write_results_metadata(context.world.results_dir, {
         "target": target.name, "target.url": target.base_url, "provider": endpoints.provider,

@@ -5,6 +5,7 @@ Feature: Performance budgets
   Background:
     Given the swarm is seeding the test videos
 
+  @needs.lifecycle
   Scenario: The first byte of a fresh torrent arrives within 5 seconds
     Given the backend does not hold the large video
     When the viewer starts the large video

@@ -28,13 +28,19 @@ Feature: Seeking inside a video
       | the last byte, open-ended  | bytes={last}-                 | bytes {last}-{last}/{size}           |
       | a single byte              | bytes=0-0                     | bytes 0-0/{size}                     |
       | an end past the file       | bytes={size-100}-{size+99999} | bytes {size-100}-{last}/{size}       |
-      | a suffix longer than all   | bytes=-{size+1}               | bytes 0-{last}/{size}                |
 
     Examples: Piece boundaries
       | what                        | range                         | content range                          |
       | the bytes around a boundary | bytes={piece-10}-{piece+9}    | bytes {piece-10}-{piece+9}/{size}      |
       | exactly one piece           | bytes={piece}-{2*piece-1}     | bytes {piece}-{2*piece-1}/{size}       |
       | three pieces, misaligned    | bytes={5*piece-1}-{8*piece}   | bytes {5*piece-1}-{8*piece}/{size}     |
+
+  @allure.label.story:Byte-ranges @rfc9110.14.1.2 @contract
+  Scenario: A suffix longer than the large video selects all of it
+    When the viewer sends "Range: bytes=-{size+1}" for the large video
+    Then the answer is one RFC 9110 allows, and every byte in it is the large video's own
+    And the answer is never a refusal while one of the ranges can be served
+    And swarmspec's contract wants exactly the ranges "0-{last}"
 
   @allure.label.story:Player-behaviour
   Scenario: A viewer seeks forward and back through the large video, as a player does

@@ -52,6 +52,12 @@ class Settings:
     upload_rate_limit: int = 0
     #: Which provider runs the ecosystem: local (subprocesses) or docker.
     provider: str = "local"
+    #: Optional services to start too, comma-separated (third-party backends: webtorrent, peerflix).
+    extra_services: str = ""
+
+    @property
+    def extras(self) -> tuple[str, ...]:
+        return tuple(name.strip() for name in self.extra_services.split(",") if name.strip())
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":

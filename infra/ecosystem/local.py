@@ -54,6 +54,7 @@ class LocalLayout:
     ports: dict[str, int] = field(default_factory=dict)
     python: str = field(default_factory=ecosystem.local_python)
     opentracker: str = field(default_factory=tracker.opentracker_binary)
+    node: str = field(default_factory=lambda: shutil.which("node") or "node")
     tracker_as_root: bool = field(default_factory=lambda: os.geteuid() == 0)
 
     @property
@@ -79,6 +80,7 @@ class LocalLayout:
             "catalog": p.catalog_file, "media": p.media_dir, "torrents": p.torrent_dir,
             "whitelist": p.whitelist, "run": p.run_dir, "credentials": p.credentials_file,
             "backend-data": self.run_state_dir / "backend",
+            "backends": Path(__file__).resolve().parents[1] / "backends",
         }
         return str(Path(paths[what]).resolve())
 
@@ -242,7 +244,7 @@ class LocalProvider(DeclaredFaults):
                "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
         logs = self.settings.logs_dir
         try:
-            for spec in ecosystem.start_order():
+            for spec in ecosystem.start_order(self.settings.extras):
                 service = LocalService(spec, layout, logs / f"{spec.name}.log", env)
                 self.services[spec.name] = service
                 service.start_on_free_port()

@@ -16,6 +16,7 @@ class Layout(Protocol):
     """Where things are, as seen by the services of one provider."""
 
     python: str
+    node: str
     opentracker: str
     tracker_as_root: bool
     bind_host: str
@@ -23,7 +24,7 @@ class Layout(Protocol):
     run_id: str
 
     def port(self, service: str) -> int: ...
-    def path(self, what: str) -> str: ...          # catalog, media, torrents, whitelist, run, backend-data, credentials
+    def path(self, what: str) -> str: ...          # catalog, media, torrents, whitelist, run, backend-data, credentials, backends
     def announce_url(self) -> str: ...             # the tracker's announce URL, from inside the swarm
 
 
@@ -36,6 +37,7 @@ class ServiceSpec:
     image: str                                      # Docker image role (infra/ecosystem/docker/Dockerfile.<image>)
     udp: bool = False                               # also needs the UDP port (tracker)
     outside_health_path: str = ""                   # what the suite's host asks instead, if it must differ
+    optional: bool = False                          # started only when asked for (a third-party backend)
 
     @property
     def host_health_path(self) -> str:
@@ -87,6 +89,23 @@ SERVICES: tuple[ServiceSpec, ...] = (
 )
 
 
+def _node_backend(name: str) -> Callable[[Layout], list[str]]:
+    """A bundled third-party backend (infra/backends/<name>/server.js): its control API on
+    the service's port, its streaming server on a port of the OS's choosing (peerflix opens
+    one per torrent anyway); the stream URLs it returns name that port."""
+    def command(layout: Layout) -> list[str]:
+        return [layout.node, f"{layout.path('backends')}/{name}/server.js", "--host", layout.bind_host,
+                "--port", str(layout.port(name)), "--stream-port", "0", "--tracker", layout.announce_url(),
+                "--run-id", layout.run_id]
+    return command
+
+
+SERVICES += (
+    ServiceSpec("webtorrent", "/health", ("tracker",), _node_backend("webtorrent"), "webtorrent", optional=True),
+    ServiceSpec("peerflix", "/health", ("tracker",), _node_backend("peerflix"), "peerflix", optional=True),
+)
+
+
 def spec(name: str) -> ServiceSpec:
     for service in SERVICES:
         if service.name == name:
@@ -94,10 +113,15 @@ def spec(name: str) -> ServiceSpec:
     raise KeyError(f"no service {name!r}; services: {', '.join(s.name for s in SERVICES)}")
 
 
-def start_order() -> list[ServiceSpec]:
-    """Services sorted so that each comes after what it depends on."""
+def start_order(extras: tuple[str, ...] = ()) -> list[ServiceSpec]:
+    """The services to run — every service that is not optional, and the optional ones
+    named in `extras` — sorted so that each comes after what it depends on."""
+    unknown = set(extras) - {s.name for s in SERVICES if s.optional}
+    if unknown:
+        raise KeyError(f"no optional service {sorted(unknown)}; optional services: "
+                       f"{', '.join(s.name for s in SERVICES if s.optional)}")
     done: list[ServiceSpec] = []
-    pending = list(SERVICES)
+    pending = [s for s in SERVICES if not s.optional or s.name in extras]
     while pending:
         ready = [s for s in pending if all(d in {x.name for x in done} for d in s.depends_on)]
         if not ready:

@@ -81,4 +81,4 @@ class World:
 
         return Wait(service="backend", what=f"{video.name} to be dropped after {self.settings.idle_timeout:g}s idle",
                     probe=probe, timeout=deadline, interval=0.2,
-                    log_tail=lambda: self.swarm.log_tail("backend")).run()
+                    log_tail=lambda: "\n".join(self.swarm.log_tail(name) for name in self.target.services)).run()

@@ -149,5 +149,5 @@ def _build(client, role: str, ref: str, tag: str, context: bytes, runtime: str, 
 def build_images(client, progress: bool = True) -> dict[str, str]:
     """The runtime image (build-images.sh), then one image per service role."""
     runtime = build_runtime_image(progress)
-    roles = sorted({spec.image for spec in ecosystem.SERVICES})
+    roles = sorted({spec.image for spec in ecosystem.SERVICES if not spec.optional})
     return {role: build_role_image(client, role, runtime, progress) for role in roles}

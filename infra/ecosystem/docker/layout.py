@@ -64,6 +64,7 @@ class DockerLayout:
     run_id: str
     python: str = "python"
     opentracker: str = "opentracker"
+    node: str = "node"
     tracker_as_root: bool = True
     bind_host: str = "0.0.0.0"
     admin_ip: str = "127.0.0.1"        # the container's own health check reads /stats
@@ -134,13 +135,6 @@ def healthcheck(spec: ecosystem.ServiceSpec) -> dict:
     ns = 1_000_000_000
     return {"test": healthcheck_test(spec), "interval": int(HEALTH_INTERVAL_S * ns),
             "timeout": int((HEALTH_TIMEOUT_S + 1) * ns), "retries": HEALTH_RETRIES, "start_period": 0}
-
-
-def host_probe_path(spec: ecosystem.ServiceSpec) -> str:
-    """What the host asks through the published port. opentracker answers /stats only to
-    its admin address (127.0.0.1 inside the container); through the port it is reached
-    from the bridge's gateway, so the host asks for a scrape instead."""
-    return "/scrape" if spec.name == "tracker" else spec.health_path
 
 
 def container_env(settings: Settings) -> dict[str, str]:

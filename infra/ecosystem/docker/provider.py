@@ -13,7 +13,6 @@ healthy (`service`) before the next. `down()` removes everything labelled with t
 from __future__ import annotations
 
 import ipaddress
-import os
 import uuid
 from pathlib import Path
 
@@ -72,6 +71,9 @@ class DockerProvider(DeclaredFaults):
         wave healthy before the next. On any failure (Ctrl-C included) everything of the
         run is removed before the error propagates."""
         started = clock.monotonic()
+        if self.settings.extras:
+            raise DockerUnavailable(f"the docker provider does not run the third-party backends yet "
+                                    f"({', '.join(self.settings.extras)}): use the local provider for them")
         ensure_engine(self.progress)
         self.client = connect()
         self.cleanup_stale(self.settings, self.client, self.progress)
@@ -114,17 +116,12 @@ class DockerProvider(DeclaredFaults):
                 self.services[spec.name].wait_ready(0.0, "start")
 
     def _endpoints(self, prepared) -> Endpoints:
-        url = lambda name: self.services[name].url  # noqa: E731
-        return Endpoints(
-            provider=self.name, run_id=self.run_id,
-            backend=url("backend"), seeder=url("seeder"), tracker=url("tracker"),
-            tracker_announce=self.layout.announce_url(), range_server=url("range_server"),
-            credentials_file=str(prepared.credentials_file), catalog_file=str(prepared.catalog_file),
-            logs_dir=str(self.settings.logs_dir), pid=os.getpid(),
-            services={name: {"url": s.url, "container": s.container.name, "image": s.image,
-                             "address": s.address, "log": str(s.log_path)} for name, s in self.services.items()},
-            settings=self.settings.service_timeouts(),
-        )
+        return Endpoints.build(
+            self.name, self.run_id, urls={name: s.url for name, s in self.services.items()},
+            announce=self.layout.announce_url(), prepared=prepared, logs_dir=self.settings.logs_dir,
+            services={name: {"container": s.container.name, "image": s.image, "address": s.address}
+                      for name, s in self.services.items()},
+            settings=self.settings)
 
     def _create_network(self) -> None:
         """A bridge network with an explicit subnet (the one Docker picks for a probe
