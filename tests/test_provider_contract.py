@@ -31,7 +31,8 @@ from infra.ecosystem.waits import NotReady, Wait
 
 pytestmark = pytest.mark.integration
 
-SERVICE_NAMES = [spec.name for spec in ecosystem.SERVICES]
+#: What every provider runs by default (the optional third-party backends are not started here).
+SERVICE_NAMES = [spec.name for spec in ecosystem.start_order()]
 #: How long a frozen or cut-off service may still look healthy.
 FAULT_VISIBLE_WITHIN = 10.0
 
