@@ -118,7 +118,7 @@ def test_every_service_is_a_healthy_labelled_container(eco, client):
         env = dict(e.split("=", 1) for e in attrs["Config"]["Env"])
         assert env["SWARMSPEC_STREAM_TIMEOUT"] == str(STREAM_TIMEOUT)
         assert not {"SWARMSPEC_RUN_DIR", "SWARMSPEC_REPORTS_DIR"} & set(env), "host paths leaked into the container"
-        url = endpoints.services[spec.name]["url"] + layout.host_probe_path(spec)
+        url = endpoints.services[spec.name]["url"] + spec.host_health_path
         assert requests.get(url, timeout=5).status_code == 200, url
 
 

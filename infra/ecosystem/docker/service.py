@@ -17,8 +17,9 @@ from pathlib import Path
 from infra.config import Settings
 from infra.ecosystem import clock
 from infra.ecosystem import services as ecosystem
-from infra.ecosystem.docker.layout import alias, host_probe_path, host_url, published_ports
+from infra.ecosystem.docker.layout import alias, host_url, published_ports
 from infra.ecosystem.health import http_ok
+from infra.ecosystem.logs import tail
 from infra.ecosystem.waits import NotReady, Wait, WaitTimeout
 
 TCP_LISTEN = "0A"
@@ -218,7 +219,7 @@ class DockerService:
         if published != self.host_port:
             raise ServiceFailed(f"{self.name}: after {after} the published port is {published}, not "
                                 f"{self.host_port}: the endpoints the suite holds would be stale")
-        probe = self.url + host_probe_path(self.spec)
+        probe = self.url + self.spec.host_health_path
         self._wait(f"GET {probe} (published port) to answer", http_ok(probe))
 
     def _wait(self, what: str, probe, interval: float = 0.1, hint: str = ""):
@@ -270,8 +271,6 @@ class DockerService:
         try:
             return self.container.logs(tail=lines).decode(errors="replace")
         except Exception:   # the container is gone: what was saved at down()
-            from infra.ecosystem.local import tail
-
             return tail(self.log_path, lines)
 
     def save_log(self) -> None:
