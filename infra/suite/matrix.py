@@ -25,7 +25,7 @@ SYMBOL = {"strict": "✅ strict", "non-strict": "🟡 non-strict", "failed": "�
           "unimplemented": "⬜ unimplemented", "informational": "ℹ️ info", "not run": "· not run"}
 COLOUR = {"strict": "#c8f0c8", "non-strict": "#fff0a8", "failed": "#f6b8b8", "unimplemented": "#e4e4e4",
           "informational": "#cfe3ff", "not run": "#ffffff"}
-ACCEPTABLE_FOR_REQUIRED = {"strict", "informational", "not run"}
+ACCEPTABLE_FOR_REQUIRED = {"strict", "informational", "not run", "unimplemented"}   # a lacking capability is no slip
 README_START, README_END = "<!-- matrix:start -->", "<!-- matrix:end -->"
 
 
