@@ -1,5 +1,6 @@
 """infra/ecosystem/docker/docker-compose.yml describes the same swarm as the Docker provider: the same
-services, commands (ecosystem.SERVICES with the provider's DockerLayout), images and
+services, commands (ecosystem.start_order(): the services without the optional
+third-party backends, with the provider's DockerLayout), images and
 Dockerfiles, published ports, health checks, mounts and environment. No engine needed.
 
 PyYAML is not a dependency of the project, so the compose file is read with the small
@@ -24,6 +25,8 @@ from infra.ecosystem.docker import images, layout
 COMPOSE_FILE = PROJECT_ROOT / "infra" / "ecosystem" / "docker" / "docker-compose.yml"
 COMPOSE_RUN_ID = "compose"
 RUNTIME_LATEST = "swarmspec/runtime:latest"
+#: What the compose file and the provider run: every service but the optional ones.
+RUN = ecosystem.start_order()
 
 
 # --------------------------------------------------------------------------- a tiny YAML reader
@@ -162,10 +165,10 @@ def test_version_is_one_debian_compose_reads(compose):
 
 
 def test_same_services(compose):
-    assert set(compose["services"]) == {spec.name for spec in ecosystem.SERVICES}
+    assert set(compose["services"]) == {spec.name for spec in RUN}
 
 
-@pytest.mark.parametrize("spec", ecosystem.SERVICES, ids=lambda s: s.name)
+@pytest.mark.parametrize("spec", RUN, ids=lambda s: s.name)
 class TestService:
     def test_command(self, compose, spec):
         service = compose["services"][spec.name]
@@ -239,7 +242,7 @@ def test_every_container_path_in_a_command_is_mounted():
     """What a service's command names under /srv/swarmspec is mounted into its container
     (the tracker's whitelist is named relative to its chroot, the whitelist's directory)."""
     docker_layout = layout.DockerLayout(COMPOSE_RUN_ID)
-    for spec in ecosystem.SERVICES:
+    for spec in RUN:
         mounted = {layout.CONTAINER_PATHS[w] for w in layout.MOUNTS[spec.name]}
         roots = mounted | {str(Path(m).parent) for m in mounted}
         for arg in spec.command(docker_layout):
@@ -248,7 +251,7 @@ def test_every_container_path_in_a_command_is_mounted():
 
 
 def test_dockerfiles_copy_what_exists_and_only_infra():
-    for role in sorted({spec.image for spec in ecosystem.SERVICES}):
+    for role in sorted({spec.image for spec in RUN}):
         sources = images.copy_sources(images.dockerfile(role))
         assert all(path.relative_to(PROJECT_ROOT).parts[0] == "infra" for path in sources), role
         text = images.dockerfile(role).read_text()

@@ -35,6 +35,8 @@ from tests.suite_calls import SuiteCalls
 pytestmark = pytest.mark.integration
 
 STREAM_TIMEOUT = 3.0
+#: What the docker provider runs: every service but the optional third-party backends.
+RUN = ecosystem.start_order()
 RANGE = (1048576, 1056767)
 
 
@@ -103,8 +105,8 @@ def test_every_service_is_a_healthy_labelled_container(eco, client):
     assert endpoints.tracker_announce == "http://tracker:6969/announce"
     containers, networks = labelled(client, run)
     assert [n.name for n in networks] == [f"swarmspec-{run}"]
-    assert {c.name for c in containers} == {f"swarmspec-{run}-{s.name}" for s in ecosystem.SERVICES}
-    for spec in ecosystem.SERVICES:
+    assert {c.name for c in containers} == {f"swarmspec-{run}-{s.name}" for s in RUN}
+    for spec in RUN:
         attrs = eco.container(spec.name).attrs
         assert attrs["State"]["Health"]["Status"] == "healthy", spec.name
         assert attrs["Config"]["Labels"][reaper.LABEL_SERVICE] == spec.name
@@ -199,7 +201,7 @@ def test_the_provider_keeps_the_contract(eco):
     assert isinstance(provider, Provider)
     assert provider.faults == {Fault.KILL, Fault.RESTART, Fault.PAUSE, Fault.DISCONNECT}
     assert all(provider.supports(fault) for fault in Fault)
-    for spec in ecosystem.SERVICES:
+    for spec in RUN:
         assert isinstance(provider.service(spec.name), FaultyService), spec.name
 
 
@@ -231,7 +233,7 @@ def test_down_removes_everything_of_the_run_and_saves_the_logs(eco, client):
     containers, networks = labelled(client, run)
     assert containers == [] and networks == []
     assert not data_dir.exists()
-    for spec in ecosystem.SERVICES:
+    for spec in RUN:
         log = provider.settings.logs_dir / f"{spec.name}.log"
         assert log.is_file() and log.stat().st_size > 0, log
     provider.down()   # idempotent

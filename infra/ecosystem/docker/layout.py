@@ -48,8 +48,9 @@ MOUNTS = {
     "backend": ("credentials", "backend-data"),
 }
 WRITABLE = frozenset({"backend-data"})
-#: Settings that are host paths or host-only: not handed to containers.
-HOST_ONLY_SETTINGS = ("SWARMSPEC_RUN_DIR", "SWARMSPEC_REPORTS_DIR", "SWARMSPEC_HOST")
+#: Settings that are host paths or host-only (which optional services the provider
+#: starts): not handed to containers.
+HOST_ONLY_SETTINGS = ("SWARMSPEC_RUN_DIR", "SWARMSPEC_REPORTS_DIR", "SWARMSPEC_HOST", "SWARMSPEC_EXTRA_SERVICES")
 FIRST_ADDRESS = 10                        # services get subnet + 10, + 11, ... in SERVICES order
 
 HEALTH_INTERVAL_S = 0.5
