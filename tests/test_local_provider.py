@@ -104,7 +104,7 @@ def processes_tagged(run_id: str) -> list[int]:
 
 
 def assert_all_stopped(provider: LocalProvider) -> None:
-    assert set(provider.services) == {s.name for s in ecosystem.SERVICES}
+    assert set(provider.services) == {s.name for s in ecosystem.start_order()}
     for name, service in provider.services.items():
         assert service.pid > 0
         assert not service.is_running(), f"{name} still running"
