@@ -1,7 +1,7 @@
 """Metadata, idle clean-up and the tracker going away."""
 
 import json
-import time
+from infra.ecosystem import clock
 
 from behave import given, then, when
 from hamcrest import assert_that, contains_inanyorder, equal_to, greater_than_or_equal_to
@@ -41,7 +41,7 @@ def step_watched_first_mib(context, video):
     exchange = context.scene.viewer.play(ref, f"bytes=0-{MIB - 1}")
     assert_that(exchange, has_status(206))
     assert_that(exchange, body_equals(ref.read(0, MIB - 1), ref.name))
-    context.scene.last_watched_at = time.monotonic()
+    context.scene.last_watched_at = clock.monotonic()
 
 
 @when("nobody watches {video:Video} for longer than the idle time")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import time
+from infra.ecosystem import clock as clock_mod
 
 import jwt
 
@@ -35,7 +35,7 @@ def forge(kind: str, real_token: str) -> str:
     raise ValueError(f"unknown kind of bad token {kind!r}")
 
 
-def wait_until_expired(token: str, clock=time.time, sleep=time.sleep, limit: float = 30.0) -> None:
+def wait_until_expired(token: str, clock=clock_mod.wall, sleep=clock_mod.sleep, limit: float = 30.0) -> None:
     """Sleep until the token's own `exp` has passed (plus a second). The wait is bounded:
     a token that lives longer than `limit` makes the step fail instead of hanging."""
     remaining = _payload(token)["exp"] - clock() + 1.0

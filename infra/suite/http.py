@@ -5,7 +5,7 @@ connection, on every read and on the whole exchange, and a record of every excha
 from __future__ import annotations
 
 import hashlib
-import time
+from infra.ecosystem import clock
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -100,7 +100,7 @@ class Client:
 
             body = json.dumps(json_body).encode()
             headers.setdefault("Content-Type", "application/json")
-        exchange = Exchange(method, url, headers, body, started=time.monotonic())
+        exchange = Exchange(method, url, headers, body, started=clock.monotonic())
         own_jar = self.session.cookies
         if cookies is not None:
             self.session.cookies = cookies
@@ -109,16 +109,16 @@ class Client:
                                             allow_redirects=False, timeout=(CONNECT_TIMEOUT, read_timeout))
         except requests.RequestException as exc:
             exchange.error = f"{exc.__class__.__name__}: {exc}"
-            exchange.elapsed = time.monotonic() - exchange.started
+            exchange.elapsed = clock.monotonic() - exchange.started
             return self._done(exchange, record)
         finally:
             self.session.cookies = own_jar
         with response:
-            exchange.headers_after = time.monotonic() - exchange.started
+            exchange.headers_after = clock.monotonic() - exchange.started
             exchange.status, exchange.reason = response.status_code, response.reason
             exchange.headers = dict(response.headers)
             exchange.body = self._read(response, exchange, read_limit, deadline)
-        exchange.elapsed = time.monotonic() - exchange.started
+        exchange.elapsed = clock.monotonic() - exchange.started
         return self._done(exchange, record)
 
     def _read(self, response: requests.Response, exchange: Exchange, limit: int | None, deadline: float) -> bytes:
@@ -126,13 +126,13 @@ class Client:
         try:
             for chunk in response.raw.stream(CHUNK, decode_content=False):
                 if exchange.first_byte_after is None:
-                    exchange.first_byte_after = time.monotonic() - exchange.started
+                    exchange.first_byte_after = clock.monotonic() - exchange.started
                 parts.append(chunk)
                 total += len(chunk)
                 if limit is not None and total >= limit:
                     exchange.aborted_after = limit
                     break
-                if time.monotonic() - exchange.started > deadline:
+                if clock.monotonic() - exchange.started > deadline:
                     raise ExchangeDeadline(f"{exchange.label}: body not complete after {deadline:g}s ({total} bytes read)")
         except (requests.RequestException, OSError) as exc:
             exchange.error = f"{exc.__class__.__name__}: {exc}"

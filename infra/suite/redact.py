@@ -7,7 +7,7 @@ import json
 import re
 
 REDACTED = "<redacted>"
-SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
+SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "x-session-id", "x-session", "x-auth-token"}
 SECRET_KEYS = re.compile(r"token|password|secret|jwt", re.IGNORECASE)
 SECRET_QUERY = re.compile(r"([?&](?:token|access_token|jwt|api_key|password)=)[^&#\s\"]*", re.IGNORECASE)
 
