@@ -33,6 +33,10 @@ __all__ = ["DockerProvider", "DockerUnavailable", "ServiceFailed", "start_waves"
 PORT_ATTEMPTS = 4
 
 
+class NotSupportedHere(RuntimeError):
+    """Asked for something this provider cannot run (not a missing engine: no SKIPPED)."""
+
+
 def start_waves() -> list[list[ecosystem.ServiceSpec]]:
     """`ecosystem.start_order()` grouped: a wave starts once every earlier one is healthy."""
     level: dict[str, int] = {}
@@ -72,7 +76,7 @@ class DockerProvider(DeclaredFaults):
         run is removed before the error propagates."""
         started = clock.monotonic()
         if self.settings.extras:
-            raise DockerUnavailable(f"the docker provider does not run the third-party backends yet "
+            raise NotSupportedHere(f"the docker provider does not run the third-party backends yet "
                                     f"({', '.join(self.settings.extras)}): use the local provider for them")
         ensure_engine(self.progress)
         self.client = connect()
