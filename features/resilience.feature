@@ -1,7 +1,8 @@
 @allure.label.epic:Resilience @fault @needs.control @needs.lifecycle @needs.torrents
 Feature: Resilience to faults in the swarm
-  Under the docker ecosystem the suite can freeze a service, cut it off the network
-  or restart its container. While the seeder cannot be reached, what the backend
+  The suite can freeze a service, cut it off the network or restart it, as far as
+  the provider declares those faults (Docker containers: all; local processes:
+  kill and restart). While the seeder cannot be reached, what the backend
   already holds is still served and a fresh stream fails fast instead of hanging;
   once the fault heals, fresh streams start again and deliver the exact bytes.
 

@@ -1,6 +1,5 @@
 """Access control: credentials, tampered tokens, stream tokens in the URL."""
 
-import json
 from urllib.parse import quote
 
 from behave import given, then, when
@@ -39,10 +38,7 @@ def step_wrong_password(context):
 
 @then("the answer holds no token")
 def step_no_token(context):
-    try:
-        body = json.loads(context.scene.viewer.last.body)
-    except ValueError:
-        body = {}
+    body = context.scene.viewer.last.json(default={})
     assert_that(body if isinstance(body, dict) else {}, is_not(has_key("token")))
 
 

@@ -1,6 +1,5 @@
 """Metadata, idle clean-up and the tracker going away."""
 
-import json
 from infra.ecosystem import clock
 
 from behave import given, then, when
@@ -21,13 +20,13 @@ def step_metadata(context, video):
 @then("the metadata names the info hash of {video:Video}")
 def step_metadata_hash(context, video):
     ref = context.world.library[video]
-    assert_that(json.loads(context.scene.viewer.last.body)["infoHash"].lower(), equal_to(ref.info_hash))
+    assert_that(context.scene.viewer.last.json()["infoHash"].lower(), equal_to(ref.info_hash))
 
 
 @then("the metadata lists every file of {video:Video} with its size")
 def step_metadata_files(context, video):
     ref = context.world.library[video]
-    files = json.loads(context.scene.viewer.last.body)["files"]
+    files = context.scene.viewer.last.json()["files"]
     expected = [(f.path, f.size) for f in ref.files]
     assert_that([(f["path"], f["length"]) for f in files], contains_inanyorder(*expected))
 

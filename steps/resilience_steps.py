@@ -1,6 +1,7 @@
-"""Faults injected into the swarm's containers: freeze and thaw, cut off the network and
+"""Faults injected into the swarm's services: freeze and thaw, cut off the network and
 reconnect, restart. Each step is one call on SwarmControl, which delegates to the
-provider's service handle (the docker provider; others raise NoControl). The fault
+provider's service handle; a fault the provider does not declare raises
+FaultNotSupported (and the scenario, tagged @needs.fault.<fault>, is skipped before). The fault
 steps register a clean-up that undoes the fault, so a failing scenario leaves a healthy
 swarm behind. Returning from a thaw, reconnect or restart means healthy again."""
 

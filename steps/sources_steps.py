@@ -1,15 +1,9 @@
 """Curating sources."""
 
-import json
-
 from behave import given, then, when
 from hamcrest import assert_that, contains_string, equal_to, has_entries, has_key, is_not, empty
 
 from infra.suite.matchers import body_equals, content_length_matches_body, has_content_range, has_status
-
-
-def _json(exchange):
-    return json.loads(exchange.body)
 
 
 @when("the curator adds {video:Video} as a source")
@@ -21,12 +15,12 @@ def step_add_source(context, video):
     context.scene.viewer.last = exchange
     context.scene.video = ref
     if exchange.status == 201:
-        context.scene.source = _json(exchange)
+        context.scene.source = exchange.json()
 
 
 @then("the new source has an id")
 def step_source_has_id(context):
-    body = _json(context.scene.viewer.last)
+    body = context.scene.viewer.last.json()
     assert_that(body, has_key("id"))
     assert_that(str(body["id"]), is_not(empty()))
 
@@ -47,7 +41,7 @@ def step_add_bad_source(context, magnet):
 
 @then('the error message mentions "{word}"')
 def step_error_mentions(context, word):
-    body = _json(context.scene.viewer.last)
+    body = context.scene.viewer.last.json()
     message = " ".join(str(v) for v in body.values()) if isinstance(body, dict) else str(body)
     assert_that(message.lower(), contains_string(word.lower()))
 
@@ -62,7 +56,7 @@ def step_source_still_there(context):
     exchange = context.world.target.get_source(context.scene.viewer.client, context.scene.source["id"])
     context.scene.viewer.last = exchange
     assert_that(exchange, has_status(200))
-    assert_that(_json(exchange), has_entries(id=context.scene.source["id"], magnetUri=context.scene.video.magnet))
+    assert_that(exchange.json(), has_entries(id=context.scene.source["id"], magnetUri=context.scene.video.magnet))
 
 
 @then("the viewer can seek to the middle of the source")

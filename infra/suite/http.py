@@ -4,6 +4,8 @@ connection, on every read and on the whole exchange, and a record of every excha
 
 from __future__ import annotations
 
+import json
+
 import hashlib
 from infra.ecosystem import clock
 from dataclasses import dataclass, field
@@ -42,6 +44,15 @@ class Exchange:
     elapsed: float | None = None           # seconds until the body was read (or aborted)
     aborted_after: int | None = None       # the client hung up after this many body bytes
     error: str | None = None               # transport error (timeout, reset, refused)
+
+    def json(self, default: object = None) -> object:
+        """The body parsed as JSON; `default` when it is not JSON (steps never parse bodies)."""
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            if default is None:
+                raise AssertionError(f"{self.label} -> {self.status}: the body is not JSON: {self.body[:200]!r}") from None
+            return default
 
     def header(self, name: str) -> str | None:
         for key, value in self.headers.items():
