@@ -43,6 +43,9 @@ FIGURES = (
     Figure("cpu_warm", "CPU per GB, warm viewers", "s/GB"),
 )
 BY_KEY = {f.key: f for f in FIGURES}
+BY_KEY["swarm_full"] = Figure("swarm_full", "libtorrent alone, whole torrent", "s")
+#: libtorrent alone downloading the whole torrent (bench.swarm): the unthrottled swarm's limit.
+SWARM_FULL, SWARM = "swarm_full", "libtorrent alone"
 THIRD_PARTY = ("webtorrent", "peerflix")
 FILE_SERVER = "file server"
 REFERENCE = "reference"
@@ -85,9 +88,10 @@ class Condition:
         return min(self.size, (last + 1) * self.piece_size) - first * self.piece_size
 
     def transfer_limit(self, figure: str) -> float | None:
-        """Bytes the swarm must deliver for the figure ÷ its rate, in seconds (throttled only)."""
+        """Bytes the swarm must deliver for the figure ÷ its rate, in seconds. Unthrottled,
+        only the full GET has one: libtorrent alone downloading the torrent (median)."""
         if not self.rate:
-            return None
+            return self.value(SWARM_FULL, SWARM) if figure == "full_get" else None
         needed = {"cold_first_byte": self.pieces_bytes(0, 0), "cold_seek": self.pieces_bytes(*self.seek),
                   "full_get": self.size}.get(figure)
         return needed / self.rate if needed else None

@@ -37,8 +37,10 @@ def table(condition: Condition, servers: list[str]) -> str:
             continue
         title = fig.title.replace("viewers at once", f"{condition.viewers} viewers at once")
         limit = condition.transfer_limit(fig.key)
-        limit_text = "–" if limit is None else (f"{_fmt(limit, fig.scale)}" +
-                                                (f" ({condition.rate / 1e6:g} MB/s)" if fig.key == "full_get" else ""))
+        limit_text = "–" if limit is None else _fmt(limit, fig.scale)
+        if limit is not None and fig.key == "full_get":
+            limit_text += f" ({condition.rate / 1e6:g} MB/s)" if condition.rate else \
+                f" (libtorrent alone, {condition.size / limit / 1e6:.0f} MB/s)"
         rows.append("| " + " | ".join([f"{title} ({fig.display_unit})", limit_text] +
                                       [cell(condition, fig.key, s) for s in servers]) + " |")
     return "\n".join(rows)
@@ -63,6 +65,12 @@ def text(conditions: list[Condition], servers: list[str], header: str) -> str:
     parts += ["", "### Targets (ratios within this run)", ""]
     for condition in conditions:
         parts += verdict_lines(judge(condition))
+    parts += ["", "### The reference backend against the transfer limit", ""]
+    for condition in conditions:
+        for fig in ("cold_first_byte", "cold_seek", "full_get"):
+            value, limit = condition.value(fig, REFERENCE), condition.transfer_limit(fig)
+            if value is not None and limit:
+                parts.append(f"- {condition.label}: {BY_KEY[fig].title}: {value / limit:.2f}× the transfer limit")
     return "\n".join(parts)
 
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from infra import PROJECT_ROOT
-from infra.bench import probes
+from infra.bench import probes, swarm
 from infra.bench.contenders import Contender
-from infra.bench.figures import MIB, Condition
+from infra.bench.figures import MIB, SWARM, SWARM_FULL, Condition
 from infra.config import Settings
 from infra.ecosystem.local import LocalProvider
 from infra.suite.http import Client
@@ -109,6 +109,8 @@ def run(plan: Plan, base: Settings, reports_dir: Path) -> list[Condition]:
                     condition = Condition(piece_size, rate, video.name, video.size, plan.viewers,
                                           probes.seek_span(video))
                     for trial in range(plan.trials):
+                        log(f"{condition.label}: trial {trial + 1}/{plan.trials}, libtorrent alone")
+                        condition.add(SWARM_FULL, SWARM, swarm.raw_download(session.video.magnet))
                         for contender in plan.contenders:
                             log(f"{condition.label}: trial {trial + 1}/{plan.trials}, {contender.label}")
                             session.one_trial(contender, condition)
