@@ -12,6 +12,7 @@ import pytest
 from infra.backends.reference.cache import PieceCache
 from infra.backends.reference.engine import ActiveTorrent, MainFile
 from infra.backends.reference.readahead import MAX_WINDOW, MIN_WINDOW, NEAR, Window, ahead_priority
+from infra.backends.reference import reader as reader_module
 from infra.backends.reference.reader import CHUNK, PieceReader, StreamTimeout
 
 PIECE = 256 * 1024
@@ -100,14 +101,12 @@ def test_only_the_awaited_piece_is_urgent_and_the_ones_ahead_come_after_it():
     async def scenario():
         handle = FakeHandle()
         active, reader = torrent(handle), PieceReader(PieceCache(64 * PIECE))
-        waiting = asyncio.create_task(reader.piece(active, 3, timeout=5))
-        reader._ahead(active, 3, range(4, 16), Window(PIECE))
+        waiting = asyncio.create_task(reader.piece(active, 3, timeout=5, ahead=(range(4, 16), Window(PIECE))))
         await asyncio.sleep(0)
-        deadlines = [c for c in handle.calls if c[0] == "deadline"]
-        assert deadlines == [("deadline", 3, 0)]                     # no deadline for read-ahead
-        priorities = dict(p for c in handle.calls if c[0] == "priorities" for p in c[1])
-        assert priorities == {4: 6, 5: 5, 6: 5, 7: 4, 8: 4, 9: 4, 10: 4, **{p: 3 for p in range(11, 16)}}
-        assert active.priorities[3] == 7
+        assert [c for c in handle.calls if c[0] == "deadline"] == []   # no time-critical mode (see _fetch)
+        priorities = [p for c in handle.calls if c[0] == "priorities" for p in c[1]]
+        assert priorities[0] == (3, 7)                                  # asked for first
+        assert dict(priorities[1:]) == {4: 6, 5: 5, 6: 5, 7: 4, 8: 4, 9: 4, 10: 4, **{p: 3 for p in range(11, 16)}}
         deliver(reader, active, 3)
         assert await waiting == DATA[3 * PIECE:4 * PIECE]
         # a near piece is read as soon as it passes its check, once
@@ -153,6 +152,25 @@ def test_a_range_is_read_in_order_in_slices_of_one_buffer():
         assert b"".join(chunks) == DATA[1000 + start:1000 + end + 1]
         assert all(isinstance(c, memoryview) and len(c) <= CHUNK for c in chunks)
         assert max(active.priorities) == (1000 + end) // PIECE          # nothing past the range
+    asyncio.run(scenario())
+
+
+def test_a_piece_still_missing_after_a_while_gets_a_deadline(monkeypatch):
+    monkeypatch.setattr(reader_module, "ESCALATE_AFTER", 0.01)
+
+    async def scenario():
+        handle = FakeHandle()
+        active, reader = torrent(handle), PieceReader(PieceCache(64 * PIECE))
+        waiting = asyncio.create_task(reader.piece(active, 5, timeout=5))
+        await asyncio.sleep(0.05)
+        assert ("deadline", 5, 0) in handle.calls
+        deliver(reader, active, 5)
+        assert await waiting == DATA[5 * PIECE:6 * PIECE]
+        assert handle.reads().count(5) == 1        # the deadline's read, not a second one
+        here = asyncio.create_task(reader.piece(active, 5, timeout=5))
+        assert await here == DATA[5 * PIECE:6 * PIECE]
+        await asyncio.sleep(0.05)
+        assert handle.calls.count(("deadline", 5, 0)) == 1   # a cached piece is never escalated
     asyncio.run(scenario())
 
 

@@ -23,8 +23,11 @@ from infra.bench.contenders import Contender
 from infra.bench.figures import MIB, SWARM, SWARM_FULL, Condition
 from infra.config import Settings
 from infra.ecosystem.local import LocalProvider
+from infra.ecosystem.logs import tail
+from infra.ecosystem.waits import NotReady, Wait
 from infra.suite.http import Client
 from infra.suite.library import Library, VideoRef
+from infra.suite.swarm_control import SwarmControl
 from infra.suite.targets import load_credentials, urls_of
 
 VIDEO = "the large video"
@@ -61,12 +64,32 @@ class Session:
         self.seeder = endpoints.seeder
         self.video: VideoRef = Library.of_running(endpoints, client)[VIDEO]
 
+    def quiet(self) -> None:
+        """Wait until the seeder serves nobody the video: no peer, nothing uploaded for a
+        moment. A server just stopped may leave a connection the seeder is still feeding
+        (measured: the next cold first byte on a 2 MB/s swarm took 0.86 s instead of 0.18),
+        so every cold measurement starts from the same quiet swarm."""
+        last: list[int | None] = [None]
+
+        def probe() -> None:
+            state = next(t for t in SwarmControl(self.provider.endpoints).torrents(self.client)
+                         if t["hash"] == self.video.info_hash)
+            uploaded, last[0] = last[0], state["uploaded"]
+            if state["peers"] or uploaded != state["uploaded"]:
+                raise NotReady(f"{state['peers']} peers, {state['uploaded']} bytes uploaded so far")
+
+        Wait(service="seeder", what=f"no peer of {self.video.name} and no upload for 0.2 s", probe=probe,
+             timeout=20, interval=0.2, log_tail=lambda: tail(self.provider.service("seeder").log_path)).run()
+
     def one_trial(self, contender: Contender, condition: Condition) -> None:
         """Every figure of one trial of one server, added to `condition`."""
         name, client, video = contender.label, self.client, self.video
 
         def fresh():
-            return contender.fresh(self.provider, self.urls, self.credentials, client)
+            target = contender.fresh(self.provider, self.urls, self.credentials, client)
+            if contender.is_torrent_server:
+                self.quiet()
+            return target
 
         condition.add("cold_first_byte", name, probes.cold_first_byte(name, fresh(), client, video))
         condition.add("cold_seek", name, probes.cold_seek(name, fresh(), client, video))
@@ -110,6 +133,7 @@ def run(plan: Plan, base: Settings, reports_dir: Path) -> list[Condition]:
                                           probes.seek_span(video))
                     for trial in range(plan.trials):
                         log(f"{condition.label}: trial {trial + 1}/{plan.trials}, libtorrent alone")
+                        session.quiet()
                         condition.add(SWARM_FULL, SWARM, swarm.raw_download(session.video.magnet))
                         for contender in plan.contenders:
                             log(f"{condition.label}: trial {trial + 1}/{plan.trials}, {contender.label}")
