@@ -94,7 +94,17 @@ def test_the_window_grows_with_what_the_viewer_consumed_and_stops_at_the_range()
     assert window.ahead(5, 7) == range(6, 8)                      # never past the request's last piece
     assert Window(4 * MIN_WINDOW).ahead(0, 10) == range(1, 2)     # at least one piece ahead
     assert [ahead_priority(d) for d in (1, 2, 3, 4, 7, 8, 16, 31, 32, 500)] == [6, 5, 5, 4, 4, 3, 2, 2, 1, 1]
-    assert Window(PIECE).is_near(NEAR // PIECE) and not Window(PIECE).is_near(NEAR // PIECE + 1)
+    assert Window(PIECE).near_count() == NEAR // PIECE and Window(4 * NEAR).near_count() == 1
+
+
+def test_only_pieces_whose_priority_changes_are_raised_again():
+    window = Window(PIECE)
+    first = window.changed(0, range(1, 41))
+    assert first == list(range(1, 41))                       # all new
+    again = window.changed(1, range(2, 42))                  # one piece on: priorities step at 2**k
+    assert 41 in again and set(again) <= {2, 3, 4, 5, 8, 9, 16, 17, 32, 33, 41}
+    stepped = {p for p in range(2, 41) if ahead_priority(p - 1) != ahead_priority(p - 0)}
+    assert stepped == {2, 4, 8, 16, 32} and stepped <= set(again)   # every piece whose priority rose
 
 
 def test_only_the_awaited_piece_is_urgent_and_the_ones_ahead_come_after_it():

@@ -7,7 +7,7 @@ from pathlib import Path
 from aiohttp import web
 
 from infra.swarm import service
-from infra.backends.reference import auth, memory
+from infra.backends.reference import auth
 from infra.backends.reference.app import Options, make_app
 from infra.backends.reference.engine import Engine
 from infra.backends.reference.store import SourceStore
@@ -26,7 +26,6 @@ def main() -> None:
     parser.add_argument("--idle-timeout", type=float, default=settings.idle_timeout)
     args = parser.parse_args()
     log = service.setup_logging("backend")
-    memory.tune()   # before libtorrent's threads allocate anything
     credentials = auth.Credentials.load(args.credentials_file, settings.admin_email, settings.admin_password)
     tokens = auth.TokenIssuer.from_dir(args.data_dir, settings.token_ttl, settings.stream_token_ttl)
 

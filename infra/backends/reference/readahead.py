@@ -53,6 +53,7 @@ class Window:
 
     piece_length: int
     consumed: int = 0            # bytes this request has delivered so far
+    asked_until: int = -1        # the last piece `changed` has handed out
 
     def size(self) -> int:
         return max(MIN_WINDOW, min(MAX_WINDOW, 2 * self.consumed))
@@ -62,5 +63,16 @@ class Window:
         count = max(1, -(-self.size() // self.piece_length))
         return range(piece + 1, min(last, piece + count) + 1)
 
-    def is_near(self, distance: int) -> bool:
-        return distance <= max(1, NEAR // self.piece_length)
+    def changed(self, piece: int, pieces: range) -> list[int]:
+        """Of `pieces` (ahead of `piece`), those whose priority may differ from the last
+        call's: the ones new at the window's end, and those whose distance has just
+        crossed a power of two (where `ahead_priority` steps). Re-raising the whole window
+        at every piece cost more of the event loop than the writes to the socket."""
+        new = range(max(pieces.start, self.asked_until + 1), pieces.stop)
+        self.asked_until = max(self.asked_until, pieces.stop - 1)
+        steps = (piece + d for k in range(8) for d in ((1 << k) - 1, 1 << k) if d)
+        return sorted({p for p in steps if p in pieces} | set(new))
+
+    def near_count(self) -> int:
+        """How many pieces ahead are read into memory as soon as they are here."""
+        return max(1, NEAR // self.piece_length)

@@ -6,8 +6,8 @@ if it is still missing after a second (see `_fetch`). The pieces ahead of the vi
 (`readahead.Window`) are wanted with priorities falling with distance; the near ones are read as soon as their
 `piece_finished_alert` arrives, so their bytes wait in memory when the viewer gets there,
 the far ones are only downloaded.
-A piece is read once (`read_piece`, one copy into Python bytes) and sent in slices of
-that one buffer (memoryview, no copy per viewer or per range).
+A piece is read once (`read_piece`; the binding hands over a copy as Python bytes) and
+sent in slices of that one buffer (memoryview, no copy per viewer or per range).
 """
 
 from __future__ import annotations
@@ -179,13 +179,10 @@ class PieceReader:
     def _ahead(self, active: ActiveTorrent, piece: int, pieces: range, window: Window) -> None:
         """Raise the pieces ahead of `piece` to their priorities; start reading the near
         ones that are already here (the others are read when they pass their check)."""
-        wanted = {}
-        for ahead in pieces:
+        wanted = {ahead: ahead_priority(ahead - piece) for ahead in window.changed(piece, pieces)}
+        for ahead in pieces[:window.near_count()]:
             key = (active.info_hash, ahead)
-            if key in self.cache:
-                continue
-            wanted[ahead] = ahead_priority(ahead - piece)
-            if window.is_near(ahead - piece):
+            if key not in self.cache:
                 self._future(key)
                 if ahead in active.have:
                     self._fetch(active, ahead, urgent=False)
