@@ -12,7 +12,11 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-DEFAULT_CAPACITY = 4 * 1024 * 1024
+#: 2 MiB: eight 256 KiB pieces or two 1 MiB ones. Measured with 1 MiB pieces, the peak RSS
+#: of a fresh full GET and a crowd of 50 was 75-79 MiB with a 4 MiB cache and 2 MiB read
+#: into memory ahead of the viewer (readahead.NEAR), 68-74 MiB with 2 MiB and 1 MiB, at
+#: the same speed.
+DEFAULT_CAPACITY = 2 * 1024 * 1024
 
 
 class PieceCache:

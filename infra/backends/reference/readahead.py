@@ -36,8 +36,9 @@ MIB = 1024 * 1024
 MIN_WINDOW = 16 * MIB
 MAX_WINDOW = 32 * MIB
 #: Pieces this close ahead are read from disk as soon as they pass their hash check, so
-#: their bytes are ready when the viewer gets there; farther ones are only downloaded.
-NEAR = 2 * MIB
+#: their bytes are ready when the viewer gets there; farther ones are only downloaded
+#: (at least one piece; kept small for memory, see cache.py).
+NEAR = 1 * MIB
 URGENT = 7    # libtorrent's top priority: what a viewer is waiting for
 LOWEST = 1    # wanted, after everything else
 

@@ -30,11 +30,12 @@ log = logging.getLogger("backend.reader")
 
 CHUNK = 256 * 1024   # the most one write hands the socket: a slow viewer holds no more than this
 RETRIES = 3
-#: Pieces read from storage at once. Every read holds the piece twice until its alert is
-#: handled (libtorrent's buffer and the Python bytes): fifty viewers arriving together at
-#: fifty places raised the peak RSS by 10-15 MiB; the rest wait their turn (the p95 of
-#: those fifty did not get worse: the reads compete for the same two cores anyway).
-MAX_READS = 2
+#: Bytes of pieces read from storage at once (at least one piece). Every read holds the
+#: piece two or three times until its alert is handled (libtorrent's buffer, the binding's
+#: copy, the Python bytes): fifty viewers arriving together at fifty places raised the
+#: peak RSS by 10-15 MiB; the rest wait their turn (the p95 of those fifty did not get
+#: worse: the reads compete for the same two cores anyway).
+MAX_READ_BYTES = 1024 * 1024
 #: A piece gets a deadline once a viewer has waited this long for it. On a slow swarm the
 #: seeder answers requests in order, and a piece requested late (a seek behind another
 #: viewer's read-ahead, or a straggler of a window) waits behind the rest: a throttled
@@ -56,7 +57,7 @@ class PieceReader:
         self.cache = cache
         self._pending: dict[Key, asyncio.Future] = {}   # bytes somebody waits for, or read ahead
         self._reading: set[Key] = set()                  # a read_piece_alert is on its way
-        self._disk_reads: set[Key] = set()               # read_piece calls in flight (at most MAX_READS)
+        self._disk_reads: set[Key] = set()               # read_piece calls in flight (see MAX_READ_BYTES)
         self._waiting_reads: collections.deque[tuple[ActiveTorrent, int]] = collections.deque()
         self._retries: dict[Key, int] = {}
 
@@ -219,15 +220,17 @@ class PieceReader:
             self._raise(active, {piece: URGENT})
 
     def _read(self, active: ActiveTorrent, piece: int) -> None:
-        if len(self._disk_reads) >= MAX_READS:
+        if self._disk_reads and len(self._disk_reads) >= MAX_READ_BYTES // active.info.piece_length():
             self._waiting_reads.append((active, piece))
             return
         self._disk_reads.add((active.info_hash, piece))
         active.handle.read_piece(piece)
 
     def _next_read(self) -> None:
-        if self._waiting_reads and len(self._disk_reads) < MAX_READS:
-            self._read(*self._waiting_reads.popleft())
+        if self._waiting_reads:
+            active, piece = self._waiting_reads[0]
+            if not self._disk_reads or len(self._disk_reads) < MAX_READ_BYTES // active.info.piece_length():
+                self._read(*self._waiting_reads.popleft())
 
     # -- libtorrent's answers (called by the engine's alert handler) ----------------------------
 
