@@ -50,7 +50,8 @@ MOUNTS = {
 WRITABLE = frozenset({"backend-data"})
 #: Settings that are host paths or host-only (which optional services the provider
 #: starts): not handed to containers.
-HOST_ONLY_SETTINGS = ("SWARMSPEC_RUN_DIR", "SWARMSPEC_REPORTS_DIR", "SWARMSPEC_HOST", "SWARMSPEC_EXTRA_SERVICES")
+HOST_ONLY_SETTINGS = ("SWARMSPEC_RUN_DIR", "SWARMSPEC_REPORTS_DIR", "SWARMSPEC_HOST", "SWARMSPEC_EXTRA_SERVICES",
+                      "SWARMSPEC_PIECE_SIZE")   # the host makes the torrents
 FIRST_ADDRESS = 10                        # services get subnet + 10, + 11, ... in SERVICES order
 
 HEALTH_INTERVAL_S = 0.5
