@@ -106,3 +106,14 @@ def test_crowd_spans_cover_the_video_without_running_past_it():
     spans = probes.crowd_spans(video, 50)
     assert len(spans) == 50 and spans[0][0] == 0 and spans[-1][1] < SIZE
     assert all(end - start + 1 == MIB for start, end in spans)
+
+
+def test_the_soak_is_flat_when_the_memory_levels_off_and_growing_when_it_climbs():
+    from infra.bench import soak
+
+    settled = [(t, 60.0 + (t % 10) / 10) for t in range(0, 720, 5)]          # noise around 60 MiB
+    flat = soak.verdict(settled, served=10**9, peak=70.0, minutes=12)
+    assert flat["flat"] and abs(flat["growthMiB"]) < 2 and flat["settledRssMiB"] == pytest.approx(60.4, abs=1)
+    climbing = [(t, 60.0 + t / 30) for t in range(0, 720, 5)]                 # +2 MiB a minute
+    growing = soak.verdict(climbing, served=10**9, peak=90.0, minutes=12)
+    assert not growing["flat"] and growing["growthMiB"] > soak.FLAT_MIB
