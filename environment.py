@@ -129,7 +129,8 @@ def before_scenario(context, scenario):
         scenario.skip(reason)   # graded unimplemented: neither a pass nor a failure
         return
     if "control" in needs and not world.swarm.owns_services:
-        reason = "the suite attached to a running ecosystem and cannot stop or restart its services"
+        reason = ("the suite attached to a running ecosystem and cannot control its services "
+                  "(stop, restart, add to the tracker's whitelist)")
         scenario.skip(reason)   # behave prints the reason; the scenario counts as skipped
         return
     if "lifecycle" in needs and world.settings.idle_timeout > MAX_IDLE_WAIT:

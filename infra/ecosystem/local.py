@@ -211,6 +211,11 @@ class LocalService:
         self.stop()
         self.start()
 
+    def reload(self) -> None:
+        """SIGHUP: opentracker re-reads its whitelist."""
+        if self.is_running():
+            self._signal(signal.SIGHUP)
+
     def _signal(self, sig: int) -> None:
         try:
             os.killpg(self.process.pid, sig)
@@ -258,6 +263,12 @@ class LocalProvider(DeclaredFaults):
 
     def service(self, name: str) -> LocalService:
         return self.services[name]
+
+    def admit(self, info_hashes: list[str]) -> None:
+        """The tracker accepts these torrents from now on: added to its whitelist, which it
+        re-reads on SIGHUP (a stopped tracker reads it when it starts)."""
+        tracker.add_to_whitelist(self.layout.prepared.whitelist, info_hashes)
+        self.services["tracker"].reload()
 
     def down(self) -> None:
         for service in reversed(list(self.services.values())):

@@ -32,6 +32,8 @@ class ScenarioState:
     validator: str | None = None                       # an ETag or date the player holds (If-Range)
     last_watched_at: float | None = None               # monotonic time of the last stream read
     forgotten_at: float | None = None                  # monotonic time the backend was seen without the torrent
+    fresh: VideoRef | None = None                      # a fresh copy of a video the backend has never seen
+    first_byte_after: float | None = None              # seconds from handing over a magnet to the first body byte
 
     def require_video(self) -> VideoRef:
         if self.video is None:

@@ -27,6 +27,7 @@ from infra.ecosystem.docker.layout import DockerLayout, alias, container_config,
 from infra.ecosystem.docker.reaper import LABEL_SERVICE, quietly, signals_deferred
 from infra.ecosystem.docker.service import DockerService, ServiceFailed
 from infra.ecosystem.endpoints import Endpoints
+from infra.swarm import tracker
 
 __all__ = ["DockerProvider", "DockerUnavailable", "ServiceFailed", "start_waves"]
 
@@ -67,6 +68,7 @@ class DockerProvider(DeclaredFaults):
         self.images: dict[str, str] = {}
         self.endpoints: Endpoints | None = None
         self.timings: dict[str, float] = {}
+        self.prepared = None
 
     # -- up -----------------------------------------------------------------------------
 
@@ -84,7 +86,7 @@ class DockerProvider(DeclaredFaults):
         self.images = self._timed("images_s", build_images, self.client, self.progress)
         from infra.ecosystem.prepare import prepare
 
-        prepared = self._timed("prepare_s", prepare, self.settings, progress=self.progress)
+        prepared = self.prepared = self._timed("prepare_s", prepare, self.settings, progress=self.progress)
         try:
             self._timed("containers_s", self._start_all, prepared)
         except BaseException:
@@ -171,6 +173,12 @@ class DockerProvider(DeclaredFaults):
 
     def service(self, name: str) -> DockerService:
         return self.services[name]
+
+    def admit(self, info_hashes: list[str]) -> None:
+        """The tracker accepts these torrents from now on: added in place to the whitelist
+        its container mounts (one file), which it re-reads on SIGHUP."""
+        tracker.add_to_whitelist(self.prepared.whitelist, info_hashes)
+        self.services["tracker"].reload()
 
     # -- down ---------------------------------------------------------------------------
 

@@ -100,6 +100,11 @@ class DockerService:
         self.container.restart(timeout=self._stop_timeout)
         self.wait_ready(since, "restart")
 
+    def reload(self) -> None:
+        """SIGHUP to the service (docker-init passes it on): opentracker re-reads its whitelist."""
+        if self.is_running():
+            self.container.kill(signal="SIGHUP")
+
     # -- faults -------------------------------------------------------------------------
 
     def pause(self) -> None:
