@@ -87,6 +87,12 @@ class LocalLayout:
     def url(self, service: str) -> str:
         return f"http://{self.bind_host}:{self.ports[service]}"
 
+    def stream_port(self, service: str) -> int:
+        return 0                          # any free port: the suite reaches it where it listens
+
+    def public_url(self, service: str) -> str:
+        return ""
+
     def announce_url(self) -> str:
         return tracker.announce_url(self.url("tracker"))
 

@@ -26,6 +26,8 @@ class Layout(Protocol):
     def port(self, service: str) -> int: ...
     def path(self, what: str) -> str: ...          # catalog, media, torrents, whitelist, run, backend-data, credentials, backends
     def announce_url(self) -> str: ...             # the tracker's announce URL, from inside the swarm
+    def stream_port(self, service: str) -> int: ...   # a streaming port of its own (0: any free one)
+    def public_url(self, service: str) -> str: ...    # what its stream URLs must name ("": its own address)
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,9 @@ class ServiceSpec:
     udp: bool = False                               # also needs the UDP port (tracker)
     outside_health_path: str = ""                   # what the suite's host asks instead, if it must differ
     optional: bool = False                          # started only when asked for (a third-party backend)
+    # Where it serves streams besides its URL: "" nowhere, "fixed" one more port for every
+    # torrent, "per-torrent" a port per torrent chosen at random (none can be published ahead).
+    stream_ports: str = ""
 
     @property
     def host_health_path(self) -> str:
@@ -91,18 +96,23 @@ SERVICES: tuple[ServiceSpec, ...] = (
 
 def _node_backend(name: str) -> Callable[[Layout], list[str]]:
     """A bundled third-party backend (infra/backends/<name>/server.js): its control API on
-    the service's port, its streaming server on a port of the OS's choosing (peerflix opens
-    one per torrent anyway); the stream URLs it returns name that port."""
+    the service's port, its streaming server on the layout's stream port (peerflix opens one
+    per torrent anyway); the stream URLs it returns name that port, or the layout's public
+    URL for it (a container's port as published on the host)."""
     def command(layout: Layout) -> list[str]:
+        public = layout.public_url(name)
         return [layout.node, f"{layout.path('backends')}/{name}/server.js", "--host", layout.bind_host,
-                "--port", str(layout.port(name)), "--stream-port", "0", "--tracker", layout.announce_url(),
-                "--run-id", layout.run_id]
+                "--port", str(layout.port(name)), "--stream-port", str(layout.stream_port(name)),
+                "--tracker", layout.announce_url(), "--run-id", layout.run_id,
+                *(["--public-url", public] if public else [])]
     return command
 
 
 SERVICES += (
-    ServiceSpec("webtorrent", "/health", ("tracker",), _node_backend("webtorrent"), "webtorrent", optional=True),
-    ServiceSpec("peerflix", "/health", ("tracker",), _node_backend("peerflix"), "peerflix", optional=True),
+    ServiceSpec("webtorrent", "/health", ("tracker",), _node_backend("webtorrent"), "webtorrent", optional=True,
+                stream_ports="fixed"),
+    ServiceSpec("peerflix", "/health", ("tracker",), _node_backend("peerflix"), "peerflix", optional=True,
+                stream_ports="per-torrent"),
 )
 
 

@@ -146,8 +146,20 @@ def _build(client, role: str, ref: str, tag: str, context: bytes, runtime: str, 
     say(progress, f"built {ref} in {deadline.elapsed():.1f}s")
 
 
-def build_images(client, progress: bool = True) -> dict[str, str]:
-    """The runtime image (build-images.sh), then one image per service role."""
+def require_node_modules(role: str, root: Path = PROJECT_ROOT) -> None:
+    """A role that copies a Node backend needs its node_modules installed on the host first:
+    containers cannot reach the npm registry."""
+    backend = root / "infra" / "backends" / role
+    if (backend / "package.json").is_file() and not (backend / "node_modules").is_dir():
+        raise ImageBuildFailed(f"{role}: {backend / 'node_modules'} is not installed on the host, and containers "
+                               f"cannot reach npm: run bash infra/backends/{role}/install.sh (or bash infra/setup.sh)")
+
+
+def build_images(client, progress: bool = True, extras: tuple[str, ...] = ()) -> dict[str, str]:
+    """The runtime image (build-images.sh), then one image per service role the run needs:
+    every service that is not optional, and the optional ones in `extras`."""
     runtime = build_runtime_image(progress)
-    roles = sorted({spec.image for spec in ecosystem.SERVICES if not spec.optional})
+    roles = sorted({spec.image for spec in ecosystem.start_order(extras)})
+    for role in roles:
+        require_node_modules(role)
     return {role: build_role_image(client, role, runtime, progress) for role in roles}

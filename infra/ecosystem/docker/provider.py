@@ -38,16 +38,28 @@ class NotSupportedHere(RuntimeError):
     """Asked for something this provider cannot run (not a missing engine: no SKIPPED)."""
 
 
-def start_waves() -> list[list[ecosystem.ServiceSpec]]:
-    """`ecosystem.start_order()` grouped: a wave starts once every earlier one is healthy."""
+def start_waves(extras: tuple[str, ...] = ()) -> list[list[ecosystem.ServiceSpec]]:
+    """`ecosystem.start_order(extras)` grouped: a wave starts once every earlier one is healthy."""
     level: dict[str, int] = {}
     waves: list[list[ecosystem.ServiceSpec]] = []
-    for spec in ecosystem.start_order():
+    for spec in ecosystem.start_order(extras):
         level[spec.name] = 1 + max((level[d] for d in spec.depends_on), default=-1)
         while len(waves) <= level[spec.name]:
             waves.append([])
         waves[level[spec.name]].append(spec)
     return waves
+
+
+def refuse_unpublishable(extras: tuple[str, ...]) -> None:
+    """NotSupportedHere for an optional service whose streaming ports cannot be published
+    ahead (peerflix opens one HTTP port per torrent, chosen at random): the suite on the
+    host could not reach its stream URLs."""
+    unpublishable = [name for name in extras if ecosystem.spec(name).stream_ports == "per-torrent"]
+    if unpublishable:
+        raise NotSupportedHere(
+            f"the docker provider cannot run {', '.join(unpublishable)}: it opens one HTTP port per torrent, chosen "
+            f"at random, which cannot be published on the host ahead; judge it with the local provider "
+            f"(-D ecosystem=local)")
 
 
 class DockerProvider(DeclaredFaults):
@@ -77,13 +89,11 @@ class DockerProvider(DeclaredFaults):
         wave healthy before the next. On any failure (Ctrl-C included) everything of the
         run is removed before the error propagates."""
         started = clock.monotonic()
-        if self.settings.extras:
-            raise NotSupportedHere(f"the docker provider does not run the third-party backends yet "
-                                    f"({', '.join(self.settings.extras)}): use the local provider for them")
+        refuse_unpublishable(self.settings.extras)
         ensure_engine(self.progress)
         self.client = connect()
         self.cleanup_stale(self.settings, self.client, self.progress)
-        self.images = self._timed("images_s", build_images, self.client, self.progress)
+        self.images = self._timed("images_s", build_images, self.client, self.progress, self.settings.extras)
         from infra.ecosystem.prepare import prepare
 
         prepared = self.prepared = self._timed("prepare_s", prepare, self.settings, progress=self.progress)
@@ -114,7 +124,7 @@ class DockerProvider(DeclaredFaults):
             self._create_network()
         paths = host_paths(self.settings, prepared, self.run_id)
         paths["backend-data"].mkdir(parents=True, exist_ok=True)
-        for wave in start_waves():
+        for wave in start_waves(self.settings.extras):
             for spec in wave:
                 with signals_deferred():
                     self._start_container(spec, paths)
@@ -154,11 +164,12 @@ class DockerProvider(DeclaredFaults):
         image = self.images[spec.image]
         for attempt in range(PORT_ATTEMPTS):
             host_port = ports.free_port("127.0.0.1")
+            stream_host_port = ports.free_port("127.0.0.1") if spec.stream_ports == "fixed" else None
             container = self.client.containers.create(
                 image, labels={**self.labels, LABEL_SERVICE: spec.name},
                 networking_config={self.network_name: self.client.api.create_endpoint_config(
                     aliases=[alias(spec.name)], ipv4_address=address)},
-                **container_config(spec, self.layout, self.settings, paths, host_port))
+                **container_config(spec, self.layout, self.settings, paths, host_port, stream_host_port))
             service = DockerService(spec, container, self.network, host_port, address, self.settings, image)
             self.services[spec.name] = service
             try:
