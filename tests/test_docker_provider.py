@@ -30,6 +30,10 @@ from infra.ecosystem.contract import Fault, FaultyService, Provider  # noqa: E40
 from infra.ecosystem.docker import engine, images, layout, reaper  # noqa: E402
 from infra.ecosystem.docker.provider import DockerProvider  # noqa: E402
 from infra.ecosystem.docker.service import ServiceFailed, listening_ports  # noqa: E402
+from infra.suite.http import Client  # noqa: E402
+from infra.suite.library import Library  # noqa: E402
+from infra.suite.targets import make_target  # noqa: E402
+from infra.suite.targets.registry import urls_of  # noqa: E402
 from tests.suite_calls import SuiteCalls
 
 pytestmark = pytest.mark.integration
@@ -237,6 +241,30 @@ def test_down_removes_everything_of_the_run_and_saves_the_logs(eco, client):
         log = provider.settings.logs_dir / f"{spec.name}.log"
         assert log.is_file() and log.stat().st_size > 0, log
     provider.down()   # idempotent
+
+
+# -- a third-party backend ---------------------------------------------------------------
+
+def test_webtorrent_streams_from_its_published_port(client, base):
+    """WebTorrent in a container: its stream URLs name the streaming port published on
+    127.0.0.1 (not the container's own address), and what comes from there is the file."""
+    provider = DockerProvider(settings_in(base / "webtorrent", extra_services="webtorrent"), progress=False)
+    suite = Client()
+    try:
+        endpoints = provider.up()
+        video = Library.of_running(endpoints, suite)["the large video"]
+        url = make_target("webtorrent", urls_of(endpoints), {}).stream_url(suite, video)
+        container = provider.service("webtorrent").container
+        container.reload()
+        published = container.attrs["NetworkSettings"]["Ports"][f"{layout.STREAM_CONTAINER_PORT}/tcp"][0]
+        assert published["HostIp"] == "127.0.0.1"
+        assert url.startswith(f"http://127.0.0.1:{published['HostPort']}/webtorrent/{video.info_hash}/"), url
+        exchange = suite.request("GET", url, headers={"Range": f"bytes={RANGE[0]}-{RANGE[1]}"})
+        assert exchange.status == 206 and exchange.body == video.read(*RANGE)
+    finally:
+        suite.close()
+        provider.down()
+    assert labelled(client, provider.run_id) == ([], [])
 
 
 # -- failure and leftovers ---------------------------------------------------------------
