@@ -95,3 +95,17 @@ def test_the_webtorrent_image_copies_the_installed_packages_and_only_infra():
     assert all(Path(r).parts[0] == "infra" for r in rel)
     text = images.dockerfile("webtorrent").read_text()
     assert "FROM ${RUNTIME_IMAGE}" in text and "nodejs" in text
+
+
+def test_a_build_removes_only_superseded_tags_its_own_checkout_built(tmp_path):
+    """Several checkouts share one engine: another checkout's image may be between its build
+    and its containers, so it is not ours to remove."""
+    class Image:
+        def __init__(self, tags, checkout):
+            self.tags, self.labels = tags, {images.LABEL_CHECKOUT: str(checkout)} if checkout else {}
+
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    role_images = [Image(["swarmspec/seeder:new", "swarmspec/seeder:latest"], ours),
+                   Image(["swarmspec/seeder:old"], ours), Image(["swarmspec/seeder:other"], theirs),
+                   Image(["swarmspec/seeder:unlabelled"], None)]
+    assert images.superseded(role_images, "swarmspec/seeder:new", "swarmspec/seeder", ours) == ["swarmspec/seeder:old"]
