@@ -8,7 +8,7 @@ import json
 import platform
 from pathlib import Path
 
-from infra.suite import redact
+from infra.suite import lint, redact
 from infra.suite.http import Exchange
 
 try:
@@ -37,11 +37,21 @@ CATEGORIES = [
 
 
 def attach_exchange(exchange: Exchange) -> None:
+    """The exchange (JSON) and httplint's notes on it, under the step that made it."""
     if allure is None:
         return
     timing = exchange.elapsed * 1000 if exchange.elapsed is not None else float("nan")
     name = f"{exchange.label} → {exchange.status or exchange.error} ({timing:.0f} ms)"
     allure.attach(json.dumps(exchange.summary(), indent=2), name=name, attachment_type=AttachmentType.JSON)
+    try:
+        notes = lint.lint(exchange)
+    except Exception as exc:   # the linter's own failure is reported, never mistaken for a clean answer
+        allure.attach(f"httplint failed on {exchange.label}: {exc.__class__.__name__}: {exc}",
+                      name=f"httplint: {exchange.label} (linter error)", attachment_type=AttachmentType.TEXT)
+        return
+    errors, warnings = len(lint.problems(notes, lint.ERROR)), len(lint.problems(notes, lint.WARNING))
+    allure.attach(lint.report(exchange, notes), name=f"httplint: {exchange.label} ({errors} errors, {warnings} warnings)",
+                  attachment_type=AttachmentType.TEXT)
 
 
 def attach_text(name: str, text: str) -> None:
@@ -93,7 +103,7 @@ def versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for package in ("behave", "libtorrent", "aiohttp", "requests", "PyHamcrest", "allure-behave"):
+    for package in ("behave", "libtorrent", "aiohttp", "requests", "PyHamcrest", "allure-behave", "httplint", "playwright"):
         try:
             out[package] = version(package)
         except PackageNotFoundError:

@@ -32,6 +32,8 @@ class ScenarioState:
     validator: str | None = None                       # an ETag or date the player holds (If-Range)
     last_watched_at: float | None = None               # monotonic time of the last stream read
     forgotten_at: float | None = None                  # monotonic time the backend was seen without the torrent
+    probe: Any = None                                  # infra.suite.decoders.Probe of the stream
+    frames: tuple[Any, Any] | None = None              # decoders.Frame through the stream, from the local file
 
     def require_video(self) -> VideoRef:
         if self.video is None:
