@@ -89,3 +89,20 @@ def frame_at(source: str, at: float, headers: dict[str, str] | None = None, labe
     if not out:
         raise DecoderError(f"ffmpeg decoded no frame at {at:.3f}s of {label or source}")
     return Frame(at, len(out), hashlib.sha256(out).hexdigest())
+
+
+@dataclass(frozen=True)
+class Packet:
+    pts: float         # seconds
+    pos: int           # byte offset in the file
+    size: int
+    key: bool
+
+
+def video_packets(path: str) -> list[Packet]:
+    """Where each video packet of a local file lies (ffprobe): what a budget needs to know
+    which bytes a frame depends on."""
+    out = _run([find_ffprobe(), "-v", "error", "-select_streams", "v:0", "-show_entries",
+                "packet=pts_time,pos,size,flags", "-of", "json", path], f"ffprobe listing the packets of {path}")
+    return [Packet(float(p["pts_time"]), int(p["pos"]), int(p["size"]), "K" in p.get("flags", ""))
+            for p in json.loads(out).get("packets", []) if p.get("pos") not in (None, "N/A")]

@@ -64,6 +64,21 @@ def attach_json(name: str, value: object) -> None:
         allure.attach(json.dumps(value, indent=2), name=name, attachment_type=AttachmentType.JSON)
 
 
+def attach_player(player) -> None:
+    """What a browser scenario's player did: the Range headers the browser sent (and its
+    preflights), the player's event timeline and a screenshot of the page."""
+    if allure is None:
+        return
+    evidence = player.evidence()
+    attach_text("browser: Range headers sent", "\n".join(evidence["ranges_sent"]) or "(no media or fetch request)")
+    attach_json("browser: requests (media, fetch, preflights)", evidence["requests"])
+    attach_json("browser: player event timeline", player.timeline())
+    try:
+        allure.attach(player.screenshot(), name="browser: screenshot", attachment_type=AttachmentType.PNG)
+    except Exception as exc:   # a crashed page: say so instead of failing the clean-up
+        attach_text("browser: no screenshot", f"{exc.__class__.__name__}: {exc}")
+
+
 def label_grade(grade: str, deviations: list[str]) -> None:
     """The scenario's grade as an Allure tag (``grade:strict`` ...), and the deviations a
     non-strict scenario had under ``-D contract=rfc9110`` (where it did not fail)."""
@@ -97,6 +112,15 @@ def write_results_metadata(results_dir: Path, properties: dict[str, str]) -> Non
     lines = [f"{key}={str(value).replace(chr(10), ' ')}" for key, value in sorted(props.items())]
     (results_dir / "environment.properties").write_text("\n".join(lines) + "\n")
     (results_dir / "categories.json").write_text(json.dumps(CATEGORIES, indent=2))
+
+
+def add_results_properties(results_dir: Path, properties: dict[str, str]) -> None:
+    """Properties learnt during the run (the browser's version), added to environment.properties."""
+    if not properties:
+        return
+    path = results_dir / "environment.properties"
+    with path.open("a") as out:
+        out.writelines(f"{key}={str(value).replace(chr(10), ' ')}\n" for key, value in sorted(properties.items()))
 
 
 def versions() -> dict[str, str]:

@@ -34,6 +34,11 @@ class ScenarioState:
     forgotten_at: float | None = None                  # monotonic time the backend was seen without the torrent
     probe: Any = None                                  # infra.suite.decoders.Probe of the stream
     frames: tuple[Any, Any] | None = None              # decoders.Frame through the stream, from the local file
+    player: Any = None                                 # infra.suite.browser.BrowserPlayer (@browser scenarios)
+    playback: dict[str, Any] | None = None             # what the browser's player reported of playing
+    seek: dict[str, Any] | None = None                 # ... and of its last seek
+    fetched: list[dict[str, Any]] = field(default_factory=list)   # a fetch-based player's answers
+    swarm_rate: float | None = None                    # the seeder's upload limit, bytes/s (a slow swarm)
 
     def require_video(self) -> VideoRef:
         if self.video is None:
