@@ -3,7 +3,8 @@ bytes a viewer needs ÷ the swarm's upload rate, plus a margin the feature file 
 
 "The bytes a viewer needs" are whole pieces, since a torrent client gets nothing smaller
 than a piece it can verify: the pieces holding the first frame and the index (for the
-first frame), or the pieces from the key frame before a seek point to the frame at it.
+first frame), the pieces from the key frame before a seek point to the frame at it, or
+a number of pieces the feature names (for a freeze).
 """
 
 from __future__ import annotations
@@ -67,8 +68,9 @@ def frame_at(video: VideoRef, seconds: float, packets: list[Packet] | None = Non
                 f"the frame at {seconds:.2f} s of {video.name} from its key frame at {key.pts:.2f} s")
 
 
-def one_piece(video: VideoRef) -> Need:
-    return Need(frozenset({0}), video.piece_length, f"one piece of {video.name}")
+def pieces(video: VideoRef, count: int) -> Need:
+    """Any `count` pieces: what a player buffers ahead, or a backend fetches side by side."""
+    return Need(frozenset(range(count)), video.piece_length, f"{count} pieces of {video.name}")
 
 
 def whole(video: VideoRef) -> Need:
