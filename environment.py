@@ -193,8 +193,8 @@ def after_all(context):
     world.browser.close()
     world.grades.write(world.settings.reports_dir / "grades.json")
     print("\n" + world.grades.summary())
-    figures.write(world.settings.reports_dir / "figures.json", world.target.name, world.notes, world.stalls, versions)
+    measured = figures.write(world.settings.reports_dir / "figures.json", world.target.name, world.notes, world.stalls,
+                             versions)
     reporting.add_results_properties(world.results_dir, {f"version.{k}": v for k, v in versions.items()})
-    if world.notes or world.stalls.exchanges:
-        print("\nPerformance figures:")
-        print("\n".join(figures.lines(world.notes, world.stalls, versions)))
+    reporting.attach_figures(world.results_dir, measured)
+    print("\n" + "\n".join(figures.lines(measured)))

@@ -46,10 +46,31 @@ def write(path: Path, target: str, notes: dict, stalls: StallWatch, versions: di
     return data
 
 
-def lines(notes: dict, stalls: StallWatch, versions: dict[str, str]) -> list[str]:
-    out = [f"  {scenario}: {name} = {value}" for scenario, figures in notes.items() for name, value in figures.items()]
-    if stalls.exchanges:
-        out.append(f"  every stream exchange ({stalls.exchanges}): longest pause between two body chunks = "
-                   f"{stalls.longest:.4f} s ({redact.text(stalls.where)})")
-    out += [f"  version: {name} {value}" for name, value in versions.items()]
+def lines(data: dict) -> list[str]:
+    """The figures of one run (as `write` saved them), one per line, for the console."""
+    out = [f"Performance figures ({data['target']}):"]
+    out += [f"  {scenario.strip()}: {name} = {value}" for scenario, figures in data["scenarios"].items()
+            for name, value in figures.items()]
+    stalls = data["stalls"]
+    if stalls["stream exchanges"]:
+        out.append(f"  every stream exchange ({stalls['stream exchanges']}): longest pause between two body chunks = "
+                   f"{stalls['longest pause between two body chunks (s)']} s ({stalls['where']})")
+    out += [f"  version: {name} {value}" for name, value in data["versions"].items()]
     return out
+
+
+def main(argv: list[str]) -> int:
+    """python -m infra.suite.figures <reports>/figures.json: print a run's figures (the
+    console formatter captures what behave's hooks print, so the run script prints them)."""
+    path = Path(argv[0]) if argv else Path("reports/figures.json")
+    if not path.exists():
+        print(f"[figures] no {path}: the run did not get to its end")
+        return 0
+    print("\n".join(lines(json.loads(path.read_text()))))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

@@ -119,8 +119,17 @@ def add_results_properties(results_dir: Path, properties: dict[str, str]) -> Non
     if not properties:
         return
     path = results_dir / "environment.properties"
+    known = {line.split("=", 1)[0] for line in path.read_text().splitlines()} if path.exists() else set()
     with path.open("a") as out:
-        out.writelines(f"{key}={str(value).replace(chr(10), ' ')}\n" for key, value in sorted(properties.items()))
+        out.writelines(f"{key}={str(value).replace(chr(10), ' ')}\n" for key, value in sorted(properties.items())
+                       if key not in known)
+
+
+def attach_figures(results_dir: Path, measured: dict) -> None:
+    """The run's own figures in the report's Environment panel (each scenario's figures are
+    attached to the scenario): the stall detector's verdict over every stream exchange."""
+    stalls = measured["stalls"]
+    add_results_properties(results_dir, {f"figure.stalls.{key.replace(' ', '_')}": value for key, value in stalls.items()})
 
 
 def versions() -> dict[str, str]:
