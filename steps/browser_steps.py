@@ -7,7 +7,7 @@ from hamcrest import assert_that, close_to, equal_to, greater_than, greater_than
 from infra.suite import library, player
 from infra.suite.browser import fetched_exchange, stream_url_for_browser
 from infra.suite.matchers import body_equals, has_status
-from videos import mp4
+from videos import load_manifest, mp4
 
 #: What a Media Source Extensions player sends when the target itself wants no credentials
 #: (players built on hls.js or Shaka often attach their app's Authorization to every read).
@@ -37,16 +37,11 @@ def step_browser_plays_cors(context, video):
 
 @then("the player is ready to play it (canplay) and shows its first frame")
 def step_canplay(context):
-    playback, ref = context.scene.playback, context.scene.require_video()
+    playback, expected = context.scene.playback, load_manifest().get(context.scene.require_video().name)
     assert_that(playback["canplayMs"], greater_than(0), "canplay fired")
-    assert_that((playback["width"], playback["height"]), equal_to(tuple(map(int, _resolution(ref).split("x")))),
+    assert_that(playback["firstFrame"]["presentedFrames"], greater_than(0), "frames presented")
+    assert_that((playback["width"], playback["height"]), equal_to((expected.width, expected.height)),
                 "the picture's size, as the browser decoded it, vs. the manifest")
-
-
-def _resolution(ref) -> str:
-    from videos import load_manifest
-
-    return load_manifest().get(ref.name).resolution
 
 
 @then("the picture moves on by at least {seconds:Seconds} second")
@@ -60,8 +55,7 @@ def step_moves_on(context, seconds):
 def step_read_tail(context):
     ref = context.scene.require_video()
     index = mp4.moov_offset(ref.main_path)
-    starts = [int(r.split("=")[1].split("-")[0]) for r in context.scene.player.ranges_sent() if r.startswith("bytes=")
-              and r.split("=")[1].split("-")[0].isdigit()]
+    starts = context.scene.player.range_starts()
     assert_that([s for s in starts if ref.size // 2 < s <= index], is_not(equal_to([])),
                 f"Range requests the browser sent ({', '.join(context.scene.player.ranges_sent())}): one should start "
                 f"in the second half, at or before the index at {index}")

@@ -64,8 +64,9 @@ class BrowserPlayer:
         self.requests: list[BrowserRequest] = []
         self._by_request: dict[object, BrowserRequest] = {}
         self._preflights: dict[str, BrowserRequest] = {}
-        self.page = chromium.new_page()
+        self.page = None
         try:
+            self.page = chromium.new_page()
             self.page.on("request", self._on_request)
             self.page.on("response", lambda response: self._answered(response.request, response.status))
             self.page.on("requestfailed", lambda request: self._failed(request))
@@ -117,6 +118,15 @@ class BrowserPlayer:
         """The Range headers of the media and fetch requests, in the order they went out."""
         return [r.range or "(none)" for r in self.requests if r.resource_type in ("media", "fetch")]
 
+    def range_starts(self) -> list[int]:
+        """Where each `bytes=N-…` range the browser asked for starts."""
+        starts = []
+        for value in self.ranges_sent():
+            first = value.partition("=")[2].partition("-")[0].strip()
+            if value.startswith("bytes=") and first.isdigit():
+                starts.append(int(first))
+        return starts
+
     def preflights(self) -> list[BrowserRequest]:
         return [r for r in self.requests if r.resource_type == "preflight"]
 
@@ -167,6 +177,7 @@ class BrowserPlayer:
 
     def close(self) -> None:
         try:
-            self.page.close()
+            if self.page is not None:
+                self.page.close()
         finally:
             self.server.close()
