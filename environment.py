@@ -24,7 +24,7 @@ from infra.ecosystem.contract import Fault, FaultNotSupported
 from infra.ecosystem.endpoints import Endpoints
 from infra.ecosystem import services as ecosystem_services
 from infra.ecosystem.providers import make_provider
-from infra.suite import reporting, step_types
+from infra.suite import figures, reporting, step_types
 from infra.suite.http import Client
 from infra.suite.library import Library
 from infra.suite.swarm_control import SwarmControl
@@ -142,8 +142,18 @@ def before_scenario(context, scenario):
     if reason:
         scenario.skip(reason)   # behave prints the reason; the scenario counts as skipped
         return
-    context.scene = ScenarioState(Viewer(Client(on_exchange=reporting.attach_exchange), world.target),
-                                  Judge(world.contract))
+    reason = world.browser.why_not() if "browser" in scenario.effective_tags else None
+    if reason:
+        scenario.skip(f"@browser: {reason}")   # graded "not run", never passed
+        return
+
+    def on_exchange(exchange):
+        reporting.attach_exchange(exchange)
+        world.stalls.observe(exchange)
+
+    context.scene = ScenarioState(Viewer(Client(on_exchange=on_exchange), world.target), Judge(world.contract))
+    if "browser" in scenario.effective_tags:
+        context.scene.player = world.browser.player()
 
 
 def after_scenario(context, scenario):
@@ -169,17 +179,23 @@ def after_scenario(context, scenario):
     if figures:
         reporting.attach_json("measured figures", figures)
         print(f"  figures for {scenario.name}: {json.dumps(figures)}")
+    if scene.player is not None:
+        reporting.attach_player(scene.player)
+        scene.player.close()
     scene.viewer.client.close()
     context.scene = None
 
 
 def after_all(context):
     world = getattr(context, "world", None)
-    if world is not None:
-        world.grades.write(world.settings.reports_dir / "grades.json")
-        print("\n" + world.grades.summary())
-    if world is not None and world.notes:
-        print("\nPerformance figures:")
-        for scenario, figures in world.notes.items():
-            for name, value in figures.items():
-                print(f"  {scenario}: {name} = {value}")
+    if world is None:
+        return
+    versions = world.browser.versions()
+    world.browser.close()
+    world.grades.write(world.settings.reports_dir / "grades.json")
+    print("\n" + world.grades.summary())
+    measured = figures.write(world.settings.reports_dir / "figures.json", world.target.name, world.notes, world.stalls,
+                             versions)
+    reporting.add_results_properties(world.results_dir, {f"version.{k}": v for k, v in versions.items()})
+    reporting.attach_figures(world.results_dir, measured)
+    print("\n" + "\n".join(figures.lines(measured)))

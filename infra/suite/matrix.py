@@ -154,6 +154,32 @@ def _summary_table(runs: list[Run]) -> str:
             + "".join(body) + "</table>")
 
 
+def figures_markdown(runs: list[Run], runs_dir: Path) -> str:
+    """The figures of the informational (budget) scenarios, target by target, from each
+    run's figures.json, plus the stall detector's longest pause over every stream exchange."""
+    measured = {}
+    for run in runs:
+        path = runs_dir / run.label / "figures.json"
+        measured[run.label] = json.loads(path.read_text()) if path.exists() else {"scenarios": {}, "stalls": {}}
+    keys: dict[tuple[str, str], None] = {}
+    for run in runs:
+        informational = {item["scenario"] for item in run.scenarios if item["grade"] == "informational"}
+        for scenario, values in measured[run.label]["scenarios"].items():
+            if scenario in informational:
+                keys.update({(scenario.strip(), name): None for name in values})
+    if not keys:
+        return ""
+    lines = ["| scenario | figure | " + " | ".join(r.label for r in runs) + " |", "|" + "---|" * (len(runs) + 2)]
+    for scenario, name in keys:
+        values = [next((v.get(name) for s, v in measured[r.label]["scenarios"].items() if s.strip() == scenario), None)
+                  for r in runs]
+        lines.append(f"| {scenario} | {name} | " + " | ".join("–" if v is None else f"{v:g}" for v in values) + " |")
+    stall = "longest pause between two body chunks (s)"
+    lines.append(f"| every stream exchange of the run | {stall} | "
+                 + " | ".join(str(measured[r.label]["stalls"].get(stall, "–")) for r in runs) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def violations(runs: list[Run], required: set[str]) -> list[str]:
     """Scenarios where a required target (our own servers) is graded below strict."""
     out = []
@@ -190,11 +216,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "matrix.json").write_text(json.dumps(to_json(runs), indent=2))
-    (args.out / "matrix.md").write_text(to_markdown(runs))
+    figures = figures_markdown(runs, args.runs)
+    (args.out / "matrix.md").write_text(to_markdown(runs) + (f"\n## Figures\n\n{figures}" if figures else ""))
     (args.out / "index.html").write_text(to_html(runs))
     if args.readme:
         update_readme(args.readme, runs)
     print(to_markdown(runs, detail_rows=False))
+    if figures:
+        print(figures)
     print(f"matrix: {args.out / 'index.html'}")
     problems = violations(runs, set(filter(None, args.require.split(","))))
     for problem in problems:

@@ -47,6 +47,14 @@ class SwarmControl:
             raise RuntimeError(f"seeder: {action} {info_hash} -> {exchange.status} {exchange.body[:200]!r}")
         return json.loads(exchange.body)
 
+    def set_upload_rate(self, client: Client, bytes_per_second: int) -> None:
+        """The seeder's upload limit (0: none): a slow swarm, on loopback too."""
+        exchange = client.request("PUT", f"{self.endpoints.seeder}/settings", json_body={"uploadRateLimit": bytes_per_second},
+                                  record=False, deadline=5, read_timeout=3)
+        if exchange.status != 200:
+            raise RuntimeError(f"seeder: PUT /settings uploadRateLimit={bytes_per_second} -> "
+                               f"{exchange.status or exchange.error} {exchange.body[:200]!r}\n{self.log_tail('seeder')}")
+
     def seeders_known_to_tracker(self, client: Client, info_hash: str) -> int:
         """How many seeders the tracker reports for this torrent (its scrape)."""
         url = tracker.scrape_url(self.endpoints.tracker, info_hash)

@@ -8,6 +8,8 @@ from pathlib import Path
 from infra.config import Settings
 from infra.ecosystem.endpoints import Endpoints
 from infra.ecosystem import clock
+from infra.suite.browser.session import BrowserSession
+from infra.suite.figures import StallWatch
 from infra.suite.grading import Contract, GradeBook
 from infra.suite.library import Library
 from infra.suite.swarm_control import SwarmControl
@@ -52,6 +54,8 @@ class World:
     target: Target
     swarm: SwarmControl
     notes: dict[str, object] = field(default_factory=dict)   # figures for the performance report
+    browser: BrowserSession = field(default_factory=BrowserSession)   # launched by the first @browser scenario
+    stalls: StallWatch = field(default_factory=StallWatch)   # the longest body pause over every stream exchange
     grades: GradeBook = field(init=False)
 
     def __post_init__(self) -> None:
