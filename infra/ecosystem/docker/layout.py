@@ -46,11 +46,14 @@ MOUNTS = {
     "seeder": ("catalog", "media", "torrents"),
     "range_server": ("catalog", "media"),
     "backend": ("credentials", "backend-data"),
+    "catalog_service": ("catalog", "torrents"),
 }
 WRITABLE = frozenset({"backend-data"})
 #: Settings that are host paths or host-only (which optional services the provider
 #: starts): not handed to containers.
-HOST_ONLY_SETTINGS = ("SWARMSPEC_RUN_DIR", "SWARMSPEC_REPORTS_DIR", "SWARMSPEC_HOST", "SWARMSPEC_EXTRA_SERVICES")
+HOST_ONLY_SETTINGS = ("SWARMSPEC_RUN_DIR", "SWARMSPEC_REPORTS_DIR", "SWARMSPEC_HOST", "SWARMSPEC_EXTRA_SERVICES",
+                      "SWARMSPEC_BACKEND_COMMAND", "SWARMSPEC_BACKEND_IMAGE", "SWARMSPEC_BACKEND_ENV",
+                      "SWARMSPEC_BACKEND_HEALTH", "SWARMSPEC_BACKEND_SERVICE")
 FIRST_ADDRESS = 10                        # services get subnet + 10, + 11, ... in SERVICES order
 
 HEALTH_INTERVAL_S = 0.5
