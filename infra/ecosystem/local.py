@@ -252,15 +252,15 @@ class LocalProvider(DeclaredFaults):
     def up(self) -> Endpoints:
         """Prepare, then start every service in dependency order. On any failure, what
         was started is stopped again before the error propagates."""
+        user = UserBackend.from_settings(self.settings)
+        if user is not None and user.image:
+            raise BackendConfigError(f"backend_image={user.image}: the local provider runs processes; "
+                                     "use -D ecosystem=docker for an image, or -D backend_command for a process")
         prepared = prepare(self.settings, progress=self.progress)
         layout = self.layout = LocalLayout(prepared, self.settings, self.run_id)
         env = {**os.environ, **self.settings.as_env(), "PYTHONUNBUFFERED": "1",
                "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
         logs = self.settings.logs_dir
-        user = UserBackend.from_settings(self.settings)
-        if user is not None and user.image:
-            raise BackendConfigError(f"backend_image={user.image}: the local provider runs processes; "
-                                     "use -D ecosystem=docker for an image, or -D backend_command for a process")
         try:
             for spec in ecosystem.start_order(self.settings.extras, (user.spec(),) if user else ()):
                 service = LocalService(spec, layout, logs / f"{spec.name}.log", env)

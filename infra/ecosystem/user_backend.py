@@ -23,13 +23,13 @@ import shlex
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Mapping
-from urllib.parse import urlsplit, urlunsplit
 
 from dotenv import dotenv_values
 
 from infra.config import Settings
 from infra.ecosystem import credentials
 from infra.ecosystem.services import Layout, ServiceSpec
+from infra.swarm.tracker import udp_twin
 
 DEFAULT_NAME = "user_backend"
 #: What the backend is told, with what it means (the README's table is this one).
@@ -53,12 +53,6 @@ _NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 class BackendConfigError(ValueError):
     """The options that describe the user's backend cannot be used as they are."""
-
-
-def udp_twin(announce: str) -> str:
-    """opentracker answers UDP on its HTTP port: the same tracker as a udp:// URL."""
-    parts = urlsplit(announce)
-    return urlunsplit(("udp", parts.netloc, parts.path, "", ""))
 
 
 def read_env_file(path: Path, swarm: Mapping[str, str]) -> dict[str, str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from urllib.parse import quote_from_bytes
+from urllib.parse import quote_from_bytes, urlsplit, urlunsplit
 
 INSTALL_HINT = "opentracker is not installed: apt-get install opentracker (Debian/Ubuntu package 'opentracker')"
 
@@ -35,6 +35,12 @@ def write_whitelist(path: Path, info_hashes: list[str]) -> None:
 
 def announce_url(base: str) -> str:
     return f"{base}/announce"
+
+
+def udp_twin(announce: str) -> str:
+    """opentracker answers UDP on its HTTP port: the same tracker as a udp:// URL."""
+    parts = urlsplit(announce)
+    return urlunsplit(("udp", parts.netloc, parts.path, "", ""))
 
 
 def stats_url(base: str) -> str:

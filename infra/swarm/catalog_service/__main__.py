@@ -21,25 +21,19 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from aiohttp import web
 
 from infra.swarm import service
 from infra.swarm.catalog import Catalog
 from infra.swarm.catalog_service import shapes
+from infra.swarm.tracker import udp_twin
 
 LOG = logging.getLogger("catalog_service")
-TMDB_LISTS = ("/3/movie/popular", "/3/movie/top_rated", "/3/movie/now_playing", "/3/movie/upcoming",
+TMDB_LISTS = ("/3/discover/movie", "/3/movie/popular", "/3/movie/top_rated", "/3/movie/now_playing", "/3/movie/upcoming",
               "/3/trending/movie/day", "/3/trending/movie/week", "/3/trending/all/day", "/3/trending/all/week")
-TMDB_EMPTY_LISTS = ("/3/tv/popular", "/3/tv/top_rated", "/3/trending/tv/day", "/3/trending/tv/week",
+TMDB_EMPTY_LISTS = ("/3/discover/tv", "/3/tv/popular", "/3/tv/top_rated", "/3/trending/tv/day", "/3/trending/tv/week",
                     "/3/movie/changes", "/3/tv/changes")
-
-
-def udp_twin(announce: str) -> str:
-    """opentracker answers UDP on the same port: the same tracker as a udp:// URL."""
-    parts = urlsplit(announce)
-    return urlunsplit(("udp", parts.netloc, parts.path, "", ""))
 
 
 def _int(request: web.Request, name: str, default: int) -> int:
