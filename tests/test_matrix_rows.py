@@ -76,11 +76,12 @@ def test_miauflix_as_it_is_its_stream_hang_is_failed_in_time_with_its_own_log(tm
     if options.returncode == 3:
         pytest.skip(options.stdout.strip())
     reports = tmp_path / "reports"
-    proc = subprocess.run([sys.executable, "-m", "behave", "-f", "null", "-f", "allure_behave.formatter:AllureFormatter",
-                           "-o", str(reports / "allure-results"), "-D", "target=miauflix",
+    proc = subprocess.run([sys.executable, "-m", "behave", "-f", "allure_behave.formatter:AllureFormatter",
+                           "-o", str(reports / "allure-results"), "-f", "null", "-D", "target=miauflix",
                            *options.stdout.splitlines(), "features/streaming.feature:20"],
                           cwd=PROJECT_ROOT, env={**os.environ, "SWARMSPEC_REPORTS_DIR": str(reports)},
                           capture_output=True, text=True, timeout=400)
+    assert (reports / "grades.json").exists(), f"no grades (exit {proc.returncode}):\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}"
     graded = json.loads((reports / "grades.json").read_text())
     [scenario] = graded["scenarios"]
     assert scenario["grade"] == "failed", scenario
