@@ -6,6 +6,8 @@ recording viewer, attach exchanges and log tails to the report, tear everything 
 -D endpoints=FILE                   attach to a swarm started by `python -m infra up`
 -D backend_url=URL                  send the backend's requests to another server
 -D contract=strict|rfc9110          what fails the run (default: the target's own)
+-D backend_command=CMD | backend_image=IMAGE [backend_env=FILE backend_health=/path]
+                                    start your backend inside the ecosystem (infra/ecosystem/user_backend.py)
 """
 
 from __future__ import annotations
@@ -46,12 +48,24 @@ def _interrupt_on_sigterm(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def optional_services_for(target: str) -> tuple[str, ...]:
-    """The optional ecosystem services (bundled third-party backends) the target is, so
-    the ecosystem starts them only when that target is judged."""
-    path = SHIPPED.get(target) or (Path(target) if target.endswith(".toml") else None)
+def settings_for(options: RunOptions, settings: Settings) -> Settings:
+    """The ecosystem the target needs besides the swarm: a bundled third-party backend
+    (an optional service, started only when it is judged), or your backend
+    (-D backend_command / backend_image), run as the service the target file names."""
+    path = SHIPPED.get(options.target) or (Path(options.target) if options.target.endswith(".toml") else None)
     service = declarative.load(path).service if path else None
-    return (service,) if service in {s.name for s in ecosystem_services.SERVICES if s.optional} else ()
+    known = {s.name: s for s in ecosystem_services.SERVICES}
+    if service in known and known[service].optional:
+        return dataclasses.replace(settings, extra_services=",".join((*settings.extras, service)))
+    backend = {f"backend_{k.removeprefix('backend_')}": v for k, v in options.backend.items()}
+    settings = dataclasses.replace(settings, **backend)
+    if service is not None and service not in known:
+        if not (settings.backend_command or settings.backend_image or options.backend_url):
+            raise SystemExit(f"target {options.target!r} is the service {service!r}, which the ecosystem runs only when "
+                             f"told how: -D backend_command=... (a process) or -D backend_image=... (docker), "
+                             f"with -D backend_env=FILE; or point at a running one with -D backend_url=URL")
+        settings = dataclasses.replace(settings, backend_service=settings.backend_service or service)
+    return settings
 
 
 @fixture
@@ -75,9 +89,7 @@ def before_all(context):
         timeouts = {k: float(v) for k, v in endpoints.settings.items() if hasattr(settings, k)}
         settings = dataclasses.replace(settings, **timeouts)
     else:
-        extras = optional_services_for(options.target)
-        if extras:   # a bundled third-party backend runs beside the swarm only when it is judged
-            settings = dataclasses.replace(settings, extra_services=",".join(extras))
+        settings = settings_for(options, settings)
         provider, endpoints = use_fixture(swarm_ecosystem, context, options, settings)
     client = Client()
     context.add_cleanup(client.close)

@@ -316,3 +316,36 @@ def test_owner_alive():
     assert not reaper.owner_alive(f"{os.getpid()}:1@" + os.uname().nodename), "same pid, other start time: reused"
     assert reaper.owner_alive("1:1@some-other-host"), "another machine's run is not ours to remove"
     assert not reaper.owner_alive("")
+
+
+# -- your backend as an image ----------------------------------------------------------------
+
+USER_COMMAND = ("sh -c 'env > \"$SWARMSPEC_DATA_DIR/env.txt\"; echo user image up; exec python3 -m http.server "
+                "\"$SWARMSPEC_LISTEN_PORT\" --bind \"$SWARMSPEC_LISTEN_HOST\" --directory \"$SWARMSPEC_DATA_DIR\"'")
+
+
+def test_a_backend_image_runs_on_the_swarms_network_told_where_the_swarm_is(client, base):
+    """The runtime image stands in for someone's backend: its own entrypoint (tini) runs
+    the command, no health check of ours is in it (probed from the host), its log is saved."""
+    settings = settings_in(base / "user", backend_image="swarmspec/runtime:latest",    # up() builds it first
+                           backend_command=USER_COMMAND, backend_health="/", backend_service="mine")
+    provider = DockerProvider(settings, progress=False)
+    try:
+        provider.up()
+        text = requests.get(provider.service("mine").url + "/env.txt", timeout=5).text
+        seen = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+        assert seen["SWARMSPEC_ANNOUNCE_URL"] == "http://tracker:6969/announce"
+        assert seen["SWARMSPEC_CATALOG_URL"] == "http://catalog_service:8080"
+        assert seen["SWARMSPEC_LISTEN_PORT"] == "8080" and seen["SWARMSPEC_DATA_DIR"] == layout.USER_DATA_PATH
+        assert "SWARMSPEC_STREAM_TIMEOUT" not in seen, "your container gets the swarm's variables, not our settings"
+    finally:
+        provider.down()
+    assert labelled(client, provider.run_id) == ([], [])
+    assert "user image up" in (settings.logs_dir / "mine.log").read_text()
+    assert not layout.user_data_dir(settings, provider.run_id, "mine").exists()
+
+
+def test_a_backend_command_is_refused_under_docker_with_the_reason(base):
+    provider = DockerProvider(settings_in(base / "cmd", backend_command="node app.js"), progress=False)
+    with pytest.raises(RuntimeError, match="under docker give your backend as an image"):
+        provider.up()

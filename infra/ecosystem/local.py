@@ -29,6 +29,7 @@ from infra.ecosystem.endpoints import Endpoints
 from infra.ecosystem.health import http_ok
 from infra.ecosystem.logs import tail
 from infra.ecosystem.prepare import Prepared, prepare
+from infra.ecosystem.user_backend import BackendConfigError, UserBackend
 from infra.ecosystem.waits import Wait, WaitTimeout
 from infra.swarm import tracker
 
@@ -106,7 +107,12 @@ class LocalService:
         self.layout = layout
         self.log_path = log_path
         self.env = env
+        self.cwd = layout.prepared.run_dir
         self.process: subprocess.Popen | None = None
+        if spec.user is not None:
+            # the user's backend keeps its state in a directory of this run and starts there
+            self.cwd = layout.run_state_dir / spec.name
+            self.cwd.mkdir(parents=True, exist_ok=True)
 
     @property
     def url(self) -> str:
@@ -175,15 +181,23 @@ class LocalService:
 
     def _spawn(self) -> None:
         argv = self.spec.command(self.layout)
+        env = self.env
+        if self.spec.user is not None:   # the swarm's addresses exist now (its port too)
+            env = {**env, **self.spec.user.environment(self.layout, self.cwd)}
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             log.write(f"--- {clock.stamp()} starting: {' '.join(argv)}\n".encode())
             log.flush()
-            self.process = subprocess.Popen(
-                argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=self.env, cwd=self.layout.prepared.run_dir,
-                start_new_session=True, preexec_fn=_die_with_parent,
-            )
+            try:
+                self.process = subprocess.Popen(
+                    argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    env=env, cwd=self.cwd,
+                    start_new_session=True, preexec_fn=_die_with_parent,
+                )
+            except OSError as exc:   # the command is not there, not executable...
+                message = f"{self.name}: cannot run {argv[0]!r} ({exc.strerror or exc}); command: {' '.join(argv)}"
+                log.write(f"--- {message}\n".encode())
+                raise ServiceFailed(message) from None
 
     def _exit_reason(self) -> str | None:
         if self.process is not None and self.process.poll() is not None:
@@ -249,13 +263,17 @@ class LocalProvider(DeclaredFaults):
     def up(self) -> Endpoints:
         """Prepare, then start every service in dependency order. On any failure, what
         was started is stopped again before the error propagates."""
+        user = UserBackend.from_settings(self.settings)
+        if user is not None and user.image:
+            raise BackendConfigError(f"backend_image={user.image}: the local provider runs processes; "
+                                     "use -D ecosystem=docker for an image, or -D backend_command for a process")
         prepared = prepare(self.settings, progress=self.progress)
         layout = self.layout = LocalLayout(prepared, self.settings, self.run_id)
         env = {**os.environ, **self.settings.as_env(), "PYTHONUNBUFFERED": "1",
                "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
         logs = self.settings.logs_dir
         try:
-            for spec in ecosystem.start_order(self.settings.extras):
+            for spec in ecosystem.start_order(self.settings.extras, (user.spec(),) if user else ()):
                 service = LocalService(spec, layout, logs / f"{spec.name}.log", env)
                 self.services[spec.name] = service
                 service.start_on_free_port()

@@ -9,7 +9,10 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Callable, Protocol
+from typing import TYPE_CHECKING, Callable, Protocol
+
+if TYPE_CHECKING:
+    from infra.ecosystem.user_backend import UserBackend
 
 
 class Layout(Protocol):
@@ -43,6 +46,7 @@ class ServiceSpec:
     # Where it serves streams besides its URL: "" nowhere, "fixed" one more port for every
     # torrent, "per-torrent" a port per torrent chosen at random (none can be published ahead).
     stream_ports: str = ""
+    user: "UserBackend | None" = None               # the user's backend (-D backend_command/backend_image)
 
     @property
     def host_health_path(self) -> str:
@@ -91,6 +95,11 @@ SERVICES: tuple[ServiceSpec, ...] = (
         lambda l: ["--data-dir", l.path("backend-data"), "--credentials-file", l.path("credentials"),
                    "--tracker", l.announce_url()],
     ), "backend"),
+    # the swarm's videos as YTS/TMDB-shaped listings, for backends that find torrents through catalogs
+    ServiceSpec("catalog_service", "/health", ("tracker",), _python_service(
+        "catalog_service", "infra.swarm.catalog_service",
+        lambda l: ["--catalog", l.path("catalog"), "--torrent-dir", l.path("torrents"), "--tracker", l.announce_url()],
+    ), "catalog_service"),
 )
 
 
@@ -123,15 +132,19 @@ def spec(name: str) -> ServiceSpec:
     raise KeyError(f"no service {name!r}; services: {', '.join(s.name for s in SERVICES)}")
 
 
-def start_order(extras: tuple[str, ...] = ()) -> list[ServiceSpec]:
-    """The services to run — every service that is not optional, and the optional ones
-    named in `extras` — sorted so that each comes after what it depends on."""
+def start_order(extras: tuple[str, ...] = (), added: tuple[ServiceSpec, ...] = ()) -> list[ServiceSpec]:
+    """The services to run — every service that is not optional, the optional ones
+    named in `extras` and the `added` ones (the user's backend) — sorted so that each
+    comes after what it depends on."""
     unknown = set(extras) - {s.name for s in SERVICES if s.optional}
     if unknown:
         raise KeyError(f"no optional service {sorted(unknown)}; optional services: "
                        f"{', '.join(s.name for s in SERVICES if s.optional)}")
+    clash = {s.name for s in added} & {s.name for s in SERVICES}
+    if clash:
+        raise KeyError(f"your backend cannot be called {sorted(clash)[0]!r}: the ecosystem has a service of that name")
     done: list[ServiceSpec] = []
-    pending = [s for s in SERVICES if not s.optional or s.name in extras]
+    pending = [s for s in SERVICES if not s.optional or s.name in extras] + list(added)
     while pending:
         ready = [s for s in pending if all(d in {x.name for x in done} for d in s.depends_on)]
         if not ready:

@@ -17,6 +17,10 @@ from infra.suite.targets import Target
 from infra.ecosystem.waits import NotReady, Wait
 
 
+#: -D options that start your backend inside the ecosystem (infra.ecosystem.user_backend).
+BACKEND_OPTIONS = ("backend_command", "backend_env", "backend_image", "backend_health")
+
+
 @dataclass(frozen=True)
 class RunOptions:
     """The behave -D options the suite understands."""
@@ -26,10 +30,11 @@ class RunOptions:
     endpoints: str | None = None        # attach to the ecosystem described by this file
     backend_url: str | None = None      # send the backend's requests to another URL
     contract: str | None = None         # strict | rfc9110; None: the target's default
+    backend: dict[str, str] = field(default_factory=dict)   # backend_command, _env, _image, _health: your backend
 
     @classmethod
     def from_userdata(cls, userdata) -> "RunOptions":
-        known = ("target", "ecosystem", "endpoints", "backend_url", "contract")
+        known = ("target", "ecosystem", "endpoints", "backend_url", "contract", *BACKEND_OPTIONS)
         unknown = set(userdata) - {*known, "provider"}
         if unknown:
             raise ValueError(f"unknown -D option(s) {sorted(unknown)}; known: {', '.join(known)}")
@@ -42,6 +47,7 @@ class RunOptions:
             endpoints=userdata.get("endpoints") or None,
             backend_url=userdata.get("backend_url") or None,
             contract=contract,
+            backend={name: userdata[name] for name in BACKEND_OPTIONS if userdata.get(name)},
         )
 
 

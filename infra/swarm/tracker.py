@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
-from urllib.parse import quote_from_bytes
+from urllib.parse import quote_from_bytes, urlsplit, urlunsplit
 
 INSTALL_HINT = "opentracker is not installed: apt-get install opentracker (Debian/Ubuntu package 'opentracker')"
 
@@ -54,6 +54,12 @@ def add_to_whitelist(path: Path, info_hashes: list[str]) -> None:
 
 def announce_url(base: str) -> str:
     return f"{base}/announce"
+
+
+def udp_twin(announce: str) -> str:
+    """opentracker answers UDP on its HTTP port: the same tracker as a udp:// URL."""
+    parts = urlsplit(announce)
+    return urlunsplit(("udp", parts.netloc, parts.path, "", ""))
 
 
 def stats_url(base: str) -> str:

@@ -52,11 +52,15 @@ MOUNTS = {
     "backend": ("credentials", "backend-data"),
     "webtorrent": (),
     "peerflix": (),
+    "catalog_service": ("catalog", "torrents"),
 }
 WRITABLE = frozenset({"backend-data"})
 #: Settings that are host paths or host-only (which optional services the provider
 #: starts): not handed to containers.
-HOST_ONLY_SETTINGS = ("SWARMSPEC_RUN_DIR", "SWARMSPEC_REPORTS_DIR", "SWARMSPEC_HOST", "SWARMSPEC_EXTRA_SERVICES")
+HOST_ONLY_SETTINGS = ("SWARMSPEC_RUN_DIR", "SWARMSPEC_REPORTS_DIR", "SWARMSPEC_HOST", "SWARMSPEC_EXTRA_SERVICES",
+                      "SWARMSPEC_BACKEND_COMMAND", "SWARMSPEC_BACKEND_IMAGE", "SWARMSPEC_BACKEND_ENV",
+                      "SWARMSPEC_BACKEND_HEALTH", "SWARMSPEC_BACKEND_SERVICE")
+USER_DATA_PATH = "/srv/swarmspec/user-data"   # your backend's SWARMSPEC_DATA_DIR in its container
 FIRST_ADDRESS = 10                        # services get subnet + 10, + 11, ... in SERVICES order
 
 HEALTH_INTERVAL_S = 0.5
@@ -115,8 +119,10 @@ def alias(service: str) -> str:
 
 
 def fixed_address(subnet: ipaddress.IPv4Network, service: str) -> str:
-    """The service's address in the run's subnet, the same after every reconnect."""
-    index = [s.name for s in ecosystem.SERVICES].index(service)
+    """The service's address in the run's subnet, the same after every reconnect (your
+    backend, not one of ours, comes after all of ours)."""
+    names = [s.name for s in ecosystem.SERVICES]
+    index = names.index(service) if service in names else len(names)
     return str(subnet.network_address + FIRST_ADDRESS + index)
 
 
@@ -182,10 +188,36 @@ def volumes(service: str, paths: dict[str, Path]) -> dict[str, dict]:
             for what in MOUNTS[service]}
 
 
+def user_data_dir(settings: Settings, run_id: str, service: str) -> Path:
+    """Your backend's state on the host: inside the run's data directory, removed with it."""
+    return backend_data_dir(settings, run_id) / f"user-{service}"
+
+
+def user_container_config(spec: ecosystem.ServiceSpec, layout: DockerLayout, settings: Settings,
+                          host_port: int) -> dict:
+    """Your backend's container: the image's own entrypoint (your command as its arguments,
+    if given), its own user and health check; the swarm variables and your environment
+    file; an empty writable directory of the run at SWARMSPEC_DATA_DIR."""
+    data = user_data_dir(settings, layout.run_id, spec.name)
+    data.mkdir(parents=True, exist_ok=True)
+    data.chmod(0o777)                      # the image's user is not ours
+    config = dict(
+        name=layout.container_name(spec.name), init=True,
+        environment=spec.user.environment(layout, USER_DATA_PATH),
+        volumes={str(data.resolve()): {"bind": USER_DATA_PATH, "mode": "rw"}},
+        ports=port_bindings(spec, host_port), stop_signal="SIGTERM", network=layout.network_name,
+    )
+    if spec.user.command:
+        config["command"] = list(spec.user.command)
+    return config
+
+
 def container_config(spec: ecosystem.ServiceSpec, layout: DockerLayout, settings: Settings,
                      paths: dict[str, Path], host_port: int, stream_host_port: int | None = None) -> dict:
     """The arguments of `containers.create` for one service, but for the image, labels and
     network endpoint (the provider's)."""
+    if spec.user is not None:
+        return user_container_config(spec, layout, settings, host_port)
     if stream_host_port is not None:
         layout = dataclasses.replace(layout, published={spec.name: stream_host_port})
     return dict(

@@ -28,6 +28,7 @@ from infra.ecosystem.docker.reaper import LABEL_SERVICE, quietly, signals_deferr
 from infra.ecosystem.docker.service import DockerService, ServiceFailed
 from infra.ecosystem.endpoints import Endpoints
 from infra.swarm import tracker
+from infra.ecosystem.user_backend import UserBackend
 
 __all__ = ["DockerProvider", "DockerUnavailable", "ServiceFailed", "start_waves"]
 
@@ -38,11 +39,12 @@ class NotSupportedHere(RuntimeError):
     """Asked for something this provider cannot run (not a missing engine: no SKIPPED)."""
 
 
-def start_waves(extras: tuple[str, ...] = ()) -> list[list[ecosystem.ServiceSpec]]:
-    """`ecosystem.start_order(extras)` grouped: a wave starts once every earlier one is healthy."""
+def start_waves(extras: tuple[str, ...] = (), added: tuple[ecosystem.ServiceSpec, ...] = ()
+                ) -> list[list[ecosystem.ServiceSpec]]:
+    """`ecosystem.start_order(extras, added)` grouped: a wave starts once every earlier one is healthy."""
     level: dict[str, int] = {}
     waves: list[list[ecosystem.ServiceSpec]] = []
-    for spec in ecosystem.start_order(extras):
+    for spec in ecosystem.start_order(extras, added):
         level[spec.name] = 1 + max((level[d] for d in spec.depends_on), default=-1)
         while len(waves) <= level[spec.name]:
             waves.append([])
@@ -81,6 +83,7 @@ class DockerProvider(DeclaredFaults):
         self.endpoints: Endpoints | None = None
         self.timings: dict[str, float] = {}
         self.prepared = None
+        self.user: UserBackend | None = None
 
     # -- up -----------------------------------------------------------------------------
 
@@ -90,6 +93,10 @@ class DockerProvider(DeclaredFaults):
         run is removed before the error propagates."""
         started = clock.monotonic()
         refuse_unpublishable(self.settings.extras)
+        self.user = UserBackend.from_settings(self.settings)
+        if self.user is not None and not self.user.image:
+            raise NotSupportedHere("backend_command starts a process, which the local provider runs; "
+                                   "under docker give your backend as an image: -D backend_image=IMAGE")
         ensure_engine(self.progress)
         self.client = connect()
         self.cleanup_stale(self.settings, self.client, self.progress)
@@ -124,7 +131,7 @@ class DockerProvider(DeclaredFaults):
             self._create_network()
         paths = host_paths(self.settings, prepared, self.run_id)
         paths["backend-data"].mkdir(parents=True, exist_ok=True)
-        for wave in start_waves(self.settings.extras):
+        for wave in start_waves(self.settings.extras, (self.user.spec(),) if self.user else ()):
             for spec in wave:
                 with signals_deferred():
                     self._start_container(spec, paths)
@@ -161,7 +168,7 @@ class DockerProvider(DeclaredFaults):
         something took the chosen one meanwhile."""
         docker = sdk()
         address = fixed_address(self.subnet, spec.name)
-        image = self.images[spec.image]
+        image = spec.user.image if spec.user is not None else self.images[spec.image]
         for attempt in range(PORT_ATTEMPTS):
             host_port = ports.free_port("127.0.0.1")
             stream_host_port = ports.free_port("127.0.0.1") if spec.stream_ports == "fixed" else None

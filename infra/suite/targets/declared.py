@@ -37,6 +37,7 @@ class DeclarativeTarget(Target):
         self.services = services
         self.default_contract = spec.default_contract
         self.credentials = dict(credentials)
+        self.service_urls = {f"services.{name}": url.rstrip("/") for name, url in urls.items() if url}
         self.clock = clock or clocks.SYSTEM
         self.jar = RequestsCookieJar()
         self._session: tuple[dict[str, object], float | None] | None = None   # login captures, renew at
@@ -48,7 +49,7 @@ class DeclarativeTarget(Target):
     # -- variables, session ---------------------------------------------------------------
 
     def _base_vars(self, email: str | None = None, password: str | None = None) -> dict[str, object]:
-        return {"base": self.base_url,
+        return {**self.service_urls, "base": self.base_url,
                 "credentials.email": email if email is not None else self.credentials.get("email"),
                 "credentials.password": password if password is not None else self.credentials.get("password")}
 
