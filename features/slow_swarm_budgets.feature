@@ -11,32 +11,32 @@ Feature: What a viewer feels on a slow swarm, within the transfer time of what i
   finish together). The margins allow for the metadata exchange and for requests
   already queued at the seeder.
 
-  A fresh torrent is, for now, one the backend has dropped after its idle time (the
-  lifecycle capability); the seeder's fresh variants will replace that wait.
+  A fresh torrent is a copy the swarm seeds for the scenario: the same bytes under a new
+  info hash, which the backend has never seen.
 
   Background:
     Given the swarm is seeding the test videos
 
-  @browser @needs.lifecycle
+  @browser @needs.fresh-torrents @needs.control
   Scenario: The first frame of a fresh torrent shows within the transfer time of what it needs plus 3 seconds
     Given the swarm uploads at most 2 MB/s
-    And the backend does not hold the large video
-    When a browser plays the large video through the stream
+    And the swarm seeds a fresh copy of the large video that the backend has never seen
+    When a browser plays the fresh copy through the stream
     Then the first frame showed within the transfer time of what it needs at that rate plus 3 seconds
 
-  @browser @needs.lifecycle @needs.seeking
+  @browser @needs.fresh-torrents @needs.control @needs.seeking
   Scenario: A seek into bytes not yet downloaded shows the picture within their transfer time plus 3 seconds
     Given the swarm uploads at most 2 MB/s
-    And the backend does not hold the large video
-    And a browser is playing the large video through the stream
+    And the swarm seeds a fresh copy of the large video that the backend has never seen
+    And a browser is playing the fresh copy through the stream
     When the viewer seeks to 75 % in the browser
     Then the frame at the seek point showed within the transfer time of what it needs at that rate plus 3 seconds
 
-  @needs.lifecycle
+  @needs.fresh-torrents @needs.control
   Scenario: A fresh torrent plays through within its transfer time plus 5 seconds, never freezing longer than 8 pieces take plus 1 second
     Given the swarm uploads at most 2 MB/s
-    And the backend does not hold the large video
-    When the viewer plays the large video from the start
+    And the swarm seeds a fresh copy of the large video that the backend has never seen
+    When the viewer plays the fresh copy from the start
     Then the body is exactly the large video
     And the longest pause between two chunks of the body was under the transfer time of 8 pieces at that rate plus 1 second
     And the whole video arrived within its transfer time at that rate plus 5 seconds

@@ -6,17 +6,16 @@ Feature: What a viewer feels, within budgets, on an unthrottled swarm
   a slow swarm). Measured on every run, printed at the end and attached. Each has an
   explicit budget: within it the scenario is graded informational, over it failed.
 
-  A torrent "the backend has never seen" is, for now, one it has dropped after its idle
-  time (the lifecycle capability, as in performance.feature); the seeder's fresh
-  variants of each video will replace that wait once they land.
+  A torrent "the backend has never seen" is a fresh copy the swarm seeds for the
+  scenario: the same bytes under a new info hash (as in performance.feature).
 
   Background:
     Given the swarm is seeding the test videos
 
-  @browser @needs.lifecycle
+  @browser @needs.fresh-torrents @needs.control
   Scenario: The first frame of a torrent the backend has never seen shows within 5 seconds
-    Given the backend does not hold the large video
-    When a browser plays the large video through the stream
+    Given the swarm seeds a fresh copy of the large video that the backend has never seen
+    When a browser plays the fresh copy through the stream
     Then the first frame showed within 5 seconds
 
   @browser @needs.seeking
@@ -31,10 +30,10 @@ Feature: What a viewer feels, within budgets, on an unthrottled swarm
     And it arrived at 8 MB/s or faster
     And the longest pause between two chunks of the body was under 1 second
 
-  @needs.lifecycle
+  @needs.fresh-torrents @needs.control
   Scenario: A torrent the backend has never seen plays through at 8 MB/s or faster, never freezing for 1 second or more
-    Given the backend does not hold the large video
-    When the viewer plays the large video from the start
+    Given the swarm seeds a fresh copy of the large video that the backend has never seen
+    When the viewer plays the fresh copy from the start
     Then the body is exactly the large video
     And it arrived at 8 MB/s or faster
     And the longest pause between two chunks of the body was under 1 second

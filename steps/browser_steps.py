@@ -15,7 +15,7 @@ APP_AUTHORIZATION = {"Authorization": "Bearer swarmspec-player"}
 
 
 def _play(context, video, crossorigin=False):
-    ref = context.world.library[video]
+    ref = context.scene.fresh if video is None else context.world.library[video]
     context.scene.video = ref
     url = stream_url_for_browser(context.world.target, context.scene.viewer.client, ref)
     context.scene.playback = context.scene.player.play(url, crossorigin=crossorigin)
@@ -28,6 +28,12 @@ def _play(context, video, crossorigin=False):
 @when("a browser plays {video:Video} through the stream")
 def step_browser_plays(context, video):
     _play(context, video)
+
+
+@given("a browser is playing the fresh copy through the stream")
+@when("a browser plays the fresh copy through the stream")
+def step_browser_plays_fresh(context):
+    _play(context, None)
 
 
 @when('a browser plays {video:Video} through the stream with crossorigin="anonymous"')
