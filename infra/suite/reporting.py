@@ -37,8 +37,11 @@ CATEGORIES = [
 
 
 def attach_exchange(exchange: Exchange) -> None:
-    """The exchange (JSON) and httplint's notes on it, under the step that made it."""
-    if allure is None:
+    """The exchange (JSON) and httplint's notes on it, under the step that made it.
+
+    Only while an Allure report is being written (behave's Allure formatter): without one
+    there is nowhere to attach, and linting every body costs about a fifth of a run."""
+    if allure is None or _current_allure_test() is None:
         return
     timing = exchange.elapsed * 1000 if exchange.elapsed is not None else float("nan")
     name = f"{exchange.label} → {exchange.status or exchange.error} ({timing:.0f} ms)"
