@@ -19,6 +19,7 @@ from pathlib import Path
 from infra.config import Settings
 from infra.ecosystem import clock, ports
 from infra.ecosystem import services as ecosystem
+from infra.ecosystem import credentials
 from infra.ecosystem.contract import DeclaredFaults, Fault
 from infra.ecosystem.docker import reaper
 from infra.ecosystem.docker.engine import DockerUnavailable, connect, ensure_engine, say, sdk
@@ -27,6 +28,7 @@ from infra.ecosystem.docker.layout import DockerLayout, alias, container_config,
 from infra.ecosystem.docker.reaper import LABEL_SERVICE, quietly, signals_deferred
 from infra.ecosystem.docker.service import DockerService, ServiceFailed
 from infra.ecosystem.endpoints import Endpoints
+from infra.ecosystem.watchdog import Watchdog
 
 __all__ = ["DockerProvider", "DockerUnavailable", "ServiceFailed", "start_waves"]
 
@@ -67,6 +69,7 @@ class DockerProvider(DeclaredFaults):
         self.images: dict[str, str] = {}
         self.endpoints: Endpoints | None = None
         self.timings: dict[str, float] = {}
+        self.watchdog: Watchdog | None = None
 
     # -- up -----------------------------------------------------------------------------
 
@@ -80,6 +83,12 @@ class DockerProvider(DeclaredFaults):
                                     f"({', '.join(self.settings.extras)}): use the local provider for them")
         ensure_engine(self.progress)
         self.client = connect()
+        # Containers outlive a killed owner: the watchdog removes them (and the run's data) then.
+        self.watchdog = Watchdog(self.run_id, self.settings.stop_timeout, self.settings.logs_dir / "watchdog.log",
+                                 self.settings.run_dir)
+        self.watchdog.docker_run(self.run_id)
+        for path in reaper.run_data_dirs(self.settings, self.run_id):
+            self.watchdog.path(path)
         self.cleanup_stale(self.settings, self.client, self.progress)
         self.images = self._timed("images_s", build_images, self.client, self.progress)
         from infra.ecosystem.prepare import prepare
@@ -112,6 +121,8 @@ class DockerProvider(DeclaredFaults):
             self._create_network()
         paths = host_paths(self.settings, prepared, self.run_id)
         paths["backend-data"].mkdir(parents=True, exist_ok=True)
+        paths["credentials"].parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        credentials.write(paths["credentials"], prepared.admin)
         for wave in start_waves():
             for spec in wave:
                 with signals_deferred():
@@ -174,11 +185,29 @@ class DockerProvider(DeclaredFaults):
 
     # -- down ---------------------------------------------------------------------------
 
+    def owns(self, path: Path) -> None:
+        """`path` belongs to the run: removed with it even if this process is killed
+        (the caller removes it on a clean stop)."""
+        if self.watchdog is not None:
+            self.watchdog.path(path)
+
     def down(self) -> None:
         """Remove every container and the network of this run (logs saved first), then
         anything else labelled with this run. Idempotent."""
         if self.client is None:
             return
+        try:
+            self._remove_all()
+        except BaseException:
+            if self.watchdog is not None:
+                self.watchdog.hand_over()    # it removes what this clean-up could not
+                self.watchdog = None
+            raise
+        if self.watchdog is not None:
+            self.watchdog.release()
+            self.watchdog = None
+
+    def _remove_all(self) -> None:
         with signals_deferred():
             for service in reversed(list(self.services.values())):
                 with quietly():
