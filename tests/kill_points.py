@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from infra import PROJECT_ROOT
+from infra.ecosystem import clock
 from infra.ecosystem.waits import NotReady, Wait
 from tests import leftovers
 
@@ -49,6 +50,7 @@ class Run:
     base: Path
     process: subprocess.Popen
     output: Path
+    settled_after: float = 0.0     # seconds from the SIGKILL until nothing was left (or the grace ran out)
 
     @property
     def pid(self) -> int:
@@ -125,7 +127,9 @@ def kill_at(kind: str, provider: str, point: str, grace: float | None = None,
     except BaseException:
         _force_clean(run)
         raise
+    killed = clock.monotonic()
     found = settle(run, SETTLE[provider] if grace is None else grace)
+    run.settled_after = clock.monotonic() - killed
     return run, found
 
 
@@ -162,6 +166,11 @@ def clean(run: Run, found: leftovers.Leftovers) -> None:
     shutil.rmtree(run.base, ignore_errors=True)
 
 
+def watchdog_log(run: Run) -> str:
+    path = run.base / "reports" / "logs" / "watchdog.log"
+    return path.read_text() if path.exists() else ""
+
+
 def endpoints_pid(run: Run) -> int:
     return json.loads((run.base / "run" / "endpoints.json").read_text())["pid"]
 
@@ -170,5 +179,6 @@ if __name__ == "__main__":   # python -m tests.kill_points KIND PROVIDER POINT [
     kind, provider, point = sys.argv[1:4]
     run, found = kill_at(kind, provider, point, stop_first="stop-first" in sys.argv[4:])
     print(f"{kind} {provider} killed at {point}{' during its clean-up' if 'stop-first' in sys.argv else ''}: "
-          f"left {found.describe()}")
+          f"left {found.describe()} (after {run.settled_after:.1f}s)")
+    print("watchdog:", watchdog_log(run).strip().replace("\n", " | ")[-400:])
     clean(run, found)
