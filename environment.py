@@ -22,15 +22,13 @@ from behave import fixture, use_fixture
 from infra.config import Settings
 from infra.ecosystem.contract import Fault, FaultNotSupported
 from infra.ecosystem.endpoints import Endpoints
-from infra.ecosystem import services as ecosystem_services
 from infra.ecosystem.providers import make_provider
 from infra.suite import reporting, step_types
 from infra.suite.http import Client
 from infra.suite.library import Library
 from infra.suite.swarm_control import SwarmControl
 from infra.suite.targets import load_credentials, make_target
-from infra.suite.targets import declarative
-from infra.suite.targets.registry import SHIPPED, urls_of
+from infra.suite.targets.registry import optional_services, urls_of
 from infra.suite.grading import UNIMPLEMENTED_PREFIX, Judge, ScenarioGrade, clauses_of, grade_of
 from infra.suite.state import ScenarioState
 from infra.suite.viewer import Viewer
@@ -44,14 +42,6 @@ MAX_IDLE_WAIT = 60.0
 
 def _interrupt_on_sigterm(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
-
-
-def optional_services_for(target: str) -> tuple[str, ...]:
-    """The optional ecosystem services (bundled third-party backends) the target is, so
-    the ecosystem starts them only when that target is judged."""
-    path = SHIPPED.get(target) or (Path(target) if target.endswith(".toml") else None)
-    service = declarative.load(path).service if path else None
-    return (service,) if service in {s.name for s in ecosystem_services.SERVICES if s.optional} else ()
 
 
 @fixture
@@ -79,7 +69,7 @@ def before_all(context):
         timeouts = {k: float(v) for k, v in endpoints.settings.items() if hasattr(settings, k)}
         settings = dataclasses.replace(settings, **timeouts)
     else:
-        extras = optional_services_for(options.target)
+        extras = optional_services(options.target)
         if extras:   # a bundled third-party backend runs beside the swarm only when it is judged
             settings = dataclasses.replace(settings, extra_services=",".join(extras))
         provider, endpoints = use_fixture(swarm_ecosystem, context, options, settings)

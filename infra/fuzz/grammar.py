@@ -65,7 +65,14 @@ def range_header(size: int) -> st.SearchStrategy[str]:
                            unit, st.sampled_from(["=", "=", "= ", " =", ":", ""]), sets, sep,
                            st.sampled_from(["", "", " ", "\t"]))
     garbage = st.one_of(st.text(HEADER_CHARS, max_size=200), st.binary(max_size=100).map(lambda b: b.decode("latin-1")))
-    return st.one_of(structured, structured, structured, garbage).map(lambda v: v.replace("\r", "").replace("\n", ""))
+    return st.one_of(structured, structured, structured, garbage).map(_on_the_wire)
+
+
+def _on_the_wire(value: str) -> str:
+    """A header value as a client puts it on the wire: no CR/LF (requests refuses them),
+    characters past latin-1 as their UTF-8 bytes (what a UTF-8 client sends)."""
+    value = value.replace("\r", "").replace("\n", "")
+    return value if all(ord(c) < 256 for c in value) else value.encode("utf-8").decode("latin-1")
 
 
 # -- ids and paths ------------------------------------------------------------------------
@@ -139,4 +146,5 @@ def _dumps(value: object) -> bytes:
 
 def content_types() -> st.SearchStrategy[str]:
     return st.sampled_from(["application/json", "application/json", "application/json; charset=utf-8",
-                            "text/plain", "application/x-www-form-urlencoded", "", "application/json; charset=latin-1"])
+                            "text/plain", "application/x-www-form-urlencoded", "", "application/json; charset=latin-1",
+                            "application/json; charset=x-unknown", "application/json; charset=utf-16"])

@@ -66,6 +66,8 @@ def parse_magnet(magnet: str) -> lt.add_torrent_params:
         raise InvalidMagnet("magnetUri must be a magnet: URI")
     try:
         params = lt.parse_magnet_uri(magnet)
+    except UnicodeEncodeError:
+        raise InvalidMagnet("magnetUri is not valid Unicode (a lone surrogate)") from None
     except RuntimeError as exc:
         raise InvalidMagnet(f"invalid magnet URI: {exc}") from exc
     if params.info_hashes.v1.is_all_zeros():
