@@ -100,6 +100,10 @@ def _served_bytes(exchange: Exchange, file: bytes) -> list[Problem]:
         return [Problem(FRAMING, str(exc).split(":", 1)[0][:80], str(exc)[:300])]
     problems = []
     for part in parts:
+        if len(part.data) != part.end - part.start + 1:
+            problems.append(Problem(FRAMING, "Content-Range does not match the body",
+                                    f"{part.start}-{part.end} but {len(part.data)} bytes"))
+            continue
         expected = file[part.start:part.end + 1]
         if part.data != expected:
             at = next((i for i, (a, b) in enumerate(zip(part.data, expected)) if a != b), min(len(part.data), len(expected)))
