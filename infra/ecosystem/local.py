@@ -38,7 +38,7 @@ from infra.ecosystem.health import http_ok
 from infra.ecosystem.logs import tail
 from infra.ecosystem.prepare import Prepared, prepare
 from infra.ecosystem.waits import Wait, WaitTimeout
-from infra.ecosystem.watchdog import Watchdog
+from infra.ecosystem.watchdog import Watchdog, WatchedRun
 from infra.swarm import tracker
 
 PR_SET_PDEATHSIG = 1
@@ -266,7 +266,7 @@ class LocalService:
         return tail(self.log_path, lines)
 
 
-class LocalProvider(DeclaredFaults):
+class LocalProvider(DeclaredFaults, WatchedRun):
     """A `contract.Provider`: the services as subprocesses of this process."""
 
     name = "local"
@@ -307,23 +307,11 @@ class LocalProvider(DeclaredFaults):
     def service(self, name: str) -> LocalService:
         return self.services[name]
 
-    def owns(self, path: Path) -> None:
-        """`path` belongs to the run: removed with it even if this process is killed
-        (the caller removes it on a clean stop)."""
-        if self.watchdog is not None:
-            self.watchdog.path(path)
-
     def down(self) -> None:
-        try:
-            for service in reversed(list(self.services.values())):
-                service.stop()
-            if self.layout is not None:
-                shutil.rmtree(self.layout.run_state_dir, ignore_errors=True)
-        except BaseException:
-            if self.watchdog is not None:
-                self.watchdog.hand_over()    # it stops what this clean-up could not
-                self.watchdog = None
-            raise
-        if self.watchdog is not None:
-            self.watchdog.release()
-            self.watchdog = None
+        self._down_watched(self._stop_all)
+
+    def _stop_all(self) -> None:
+        for service in reversed(list(self.services.values())):
+            service.stop()
+        if self.layout is not None:
+            shutil.rmtree(self.layout.run_state_dir, ignore_errors=True)

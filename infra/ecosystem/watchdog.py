@@ -15,8 +15,9 @@ its stdin and tells it, one JSON line at a time, what to remove —
 
 — and the kernel closes that pipe whenever the owner exits, however it exits. End of
 file without a release is the owner's death: the watchdog removes everything it was
-told about, in that order, and exits. It is in a session of its own, so a Ctrl-C or a
-SIGKILL of the owner's process group does not reach it.
+told about, in that order, and exits. It is in a session of its own and ignores SIGINT
+and SIGHUP, so a Ctrl-C, a closed terminal or a SIGKILL of the owner's process group
+does not end it before its work (SIGTERM does: whoever sends it knows what they do).
 
     python -m infra.ecosystem.watchdog --of-run ID [--stop-timeout S]   (started by the providers)
 """
@@ -31,7 +32,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import IO
+from typing import IO, Callable
 
 from infra.ecosystem import clock
 
@@ -95,6 +96,31 @@ class Watchdog:
             except BrokenPipeError:
                 pass
             self._pipe = None
+
+
+class WatchedRun:
+    """Mixin for providers: the run's paths handed to its watchdog, and a clean-up that
+    releases the watchdog when it succeeds or hands everything over to it when it fails."""
+
+    watchdog: Watchdog | None = None
+
+    def owns(self, path: Path) -> None:
+        """`path` belongs to the run: removed with it even if this process is killed
+        (the caller removes it on a clean stop)."""
+        if self.watchdog is not None:
+            self.watchdog.path(path)
+
+    def _down_watched(self, clean_up: Callable[[], None]) -> None:
+        try:
+            clean_up()
+        except BaseException:
+            if self.watchdog is not None:
+                self.watchdog.hand_over()    # it removes what this clean-up could not
+                self.watchdog = None
+            raise
+        if self.watchdog is not None:
+            self.watchdog.release()
+            self.watchdog = None
 
 
 # -- the watchdog's side ------------------------------------------------------------------

@@ -28,7 +28,7 @@ from infra.ecosystem.docker.layout import DockerLayout, alias, container_config,
 from infra.ecosystem.docker.reaper import LABEL_SERVICE, quietly, signals_deferred
 from infra.ecosystem.docker.service import DockerService, ServiceFailed
 from infra.ecosystem.endpoints import Endpoints
-from infra.ecosystem.watchdog import Watchdog
+from infra.ecosystem.watchdog import Watchdog, WatchedRun
 
 __all__ = ["DockerProvider", "DockerUnavailable", "ServiceFailed", "start_waves"]
 
@@ -51,7 +51,7 @@ def start_waves() -> list[list[ecosystem.ServiceSpec]]:
     return waves
 
 
-class DockerProvider(DeclaredFaults):
+class DockerProvider(DeclaredFaults, WatchedRun):
     name = "docker"
     faults = frozenset({Fault.KILL, Fault.RESTART, Fault.PAUSE, Fault.DISCONNECT})
 
@@ -185,27 +185,12 @@ class DockerProvider(DeclaredFaults):
 
     # -- down ---------------------------------------------------------------------------
 
-    def owns(self, path: Path) -> None:
-        """`path` belongs to the run: removed with it even if this process is killed
-        (the caller removes it on a clean stop)."""
-        if self.watchdog is not None:
-            self.watchdog.path(path)
-
     def down(self) -> None:
         """Remove every container and the network of this run (logs saved first), then
         anything else labelled with this run. Idempotent."""
         if self.client is None:
             return
-        try:
-            self._remove_all()
-        except BaseException:
-            if self.watchdog is not None:
-                self.watchdog.hand_over()    # it removes what this clean-up could not
-                self.watchdog = None
-            raise
-        if self.watchdog is not None:
-            self.watchdog.release()
-            self.watchdog = None
+        self._down_watched(self._remove_all)
 
     def _remove_all(self) -> None:
         with signals_deferred():
