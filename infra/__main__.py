@@ -1,7 +1,8 @@
 """python -m infra {up,status,down,config}
 
 up      prepare the videos and torrents, start the ecosystem, print its endpoints as JSON,
-        write them to <run_dir>/endpoints.json, and keep running until Ctrl-C or `down`.
+        write them to <run_dir>/endpoints.json, and keep running until Ctrl-C, SIGTERM,
+        SIGHUP or `down` (if it is SIGKILLed, the run's watchdog removes what it started).
 status  check every service of the running ecosystem (exit 1 if one is unhealthy).
 down    stop the ecosystem started by `up` (signals its process, waits for it to exit);
         with --provider docker also remove the containers and networks of killed runs.

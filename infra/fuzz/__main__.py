@@ -44,9 +44,11 @@ def report(figures: Figures) -> str:
         lines.append(f"        first input: {finding.example[:200]}")
     if figures.refusals:
         lines.append("  oversized requests: " + "; ".join(f"{k} x{v}" for k, v in sorted(figures.refusals.items())))
-    if figures.before and figures.after:
-        lines.append(f"  RSS  {figures.before.rss_mib:7.1f} MiB before, {figures.after.rss_mib:7.1f} MiB after")
-        lines.append(f"  fds  {figures.before.fds:7d}     before, {figures.after.fds:7d}     after")
+    if figures.before:
+        after = figures.after
+        lines.append(f"  RSS  {figures.before.rss_mib:7.1f} MiB before, "
+                     + (f"{after.rss_mib:7.1f} MiB after" if after else "(no process after)"))
+        lines.append(f"  fds  {figures.before.fds:7d}     before, " + (f"{after.fds:7d}     after" if after else "-"))
     lines += [f"  note: {note}" for note in figures.notes]
     lines.append(f"  healthy afterwards: {'yes' if figures.healthy_after else 'NO'}"
                  + (f"; leaked: {', '.join(figures.leaked)}" if figures.leaked else ""))
