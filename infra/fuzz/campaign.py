@@ -160,7 +160,7 @@ class Campaign:
             exchange = raw.send(base, raw.request_bytes("GET", path, host, self._auth()))
             self.figures.requests += 1
             problems = invariants.check_api(exchange)
-            if b"root:x:0:0" in exchange.body:
+            if exchange.status in (200, 206) and b"root:x:0:0" in exchange.body:   # /etc/passwd (a 404 may echo the name)
                 problems.append(Problem(invariants.SERVER_ERROR, "served a file outside its media", path[:200]))
             self._judge(problems, f"GET {path[:300]!r}", f"GET {urlsplit(base).path}/<id>")
 
