@@ -168,6 +168,17 @@ def test_same_services(compose):
     assert set(compose["services"]) == {spec.name for spec in RUN}
 
 
+def test_the_optional_services_are_left_out_and_the_file_says_why():
+    """The third-party backends are started by the provider only when judged; the compose
+    file names each of them in the comment that says so."""
+    header = COMPOSE_FILE.read_text().split("Left out on purpose:", 1)
+    assert len(header) == 2, "the compose file must say which services it leaves out"
+    said = header[1].split("\n\n", 1)[0]
+    for spec in ecosystem.SERVICES:
+        if spec.optional:
+            assert spec.name in said, f"{spec.name}: optional, so left out of compose; the comment must name it"
+
+
 @pytest.mark.parametrize("spec", RUN, ids=lambda s: s.name)
 class TestService:
     def test_command(self, compose, spec):

@@ -88,6 +88,7 @@ class Provider(Protocol):
     def service(self, name: str) -> Service: ...
     def supports(self, fault: Fault) -> bool: ...
     def require(self, fault: Fault) -> None: ...    # raises FaultNotSupported naming the provider
+    def admit(self, info_hashes: list[str]) -> None: ...   # the tracker accepts these torrents from now on
 
 
 class DeclaredFaults:

@@ -37,6 +37,7 @@ from infra.ecosystem.endpoints import Endpoints
 from infra.ecosystem.health import http_ok
 from infra.ecosystem.logs import tail
 from infra.ecosystem.prepare import Prepared, prepare
+from infra.ecosystem.user_backend import BackendConfigError, UserBackend
 from infra.ecosystem.waits import Wait, WaitTimeout
 from infra.ecosystem.watchdog import Watchdog, WatchedRun
 from infra.swarm import tracker
@@ -115,6 +116,12 @@ class LocalLayout:
     def url(self, service: str) -> str:
         return f"http://{self.bind_host}:{self.ports[service]}"
 
+    def stream_port(self, service: str) -> int:
+        return 0                          # any free port: the suite reaches it where it listens
+
+    def public_url(self, service: str) -> str:
+        return ""
+
     def announce_url(self) -> str:
         return tracker.announce_url(self.url("tracker"))
 
@@ -130,7 +137,12 @@ class LocalService:
         self.log_path = log_path
         self.env = env
         self.watchdog = watchdog
+        self.cwd = layout.prepared.run_dir
         self.process: subprocess.Popen | None = None
+        if spec.user is not None:
+            # the user's backend keeps its state in a directory of this run and starts there
+            self.cwd = layout.run_state_dir / spec.name
+            self.cwd.mkdir(parents=True, exist_ok=True)
 
     @property
     def url(self) -> str:
@@ -204,15 +216,23 @@ class LocalService:
         if user is not None:
             self._check_reachable(user.pw_name)
             as_user = dict(user=user.pw_uid, group=user.pw_gid, extra_groups=[])
+        env = self.env
+        if self.spec.user is not None:   # the swarm's addresses exist now (its port too)
+            env = {**env, **self.spec.user.environment(self.layout, self.cwd)}
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             log.write(f"--- {clock.stamp()} starting{f' as {user.pw_name}' if user else ''}: {' '.join(argv)}\n".encode())
             log.flush()
-            self.process = subprocess.Popen(
-                argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=self.env, cwd=self.layout.prepared.run_dir,
-                start_new_session=True, preexec_fn=_die_with_parent, **as_user,
-            )
+            try:
+                self.process = subprocess.Popen(
+                    argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    env=env, cwd=self.cwd,
+                    start_new_session=True, preexec_fn=_die_with_parent, **as_user,
+                )
+            except OSError as exc:   # the command is not there, not executable...
+                message = f"{self.name}: cannot run {argv[0]!r} ({exc.strerror or exc}); command: {' '.join(argv)}"
+                log.write(f"--- {message}\n".encode())
+                raise ServiceFailed(message) from None
         if self.watchdog is not None:
             self.watchdog.group(self.process.pid)
 
@@ -256,6 +276,11 @@ class LocalService:
         self.stop()
         self.start()
 
+    def reload(self) -> None:
+        """SIGHUP: opentracker re-reads its whitelist."""
+        if self.is_running():
+            self._signal(signal.SIGHUP)
+
     def _signal(self, sig: int) -> None:
         try:
             os.killpg(self.process.pid, sig)
@@ -284,6 +309,10 @@ class LocalProvider(DeclaredFaults, WatchedRun):
     def up(self) -> Endpoints:
         """Prepare, then start every service in dependency order. On any failure, what
         was started is stopped again before the error propagates."""
+        user = UserBackend.from_settings(self.settings)
+        if user is not None and user.image:
+            raise BackendConfigError(f"backend_image={user.image}: the local provider runs processes; "
+                                     "use -D ecosystem=docker for an image, or -D backend_command for a process")
         prepared = prepare(self.settings, progress=self.progress)
         layout = self.layout = LocalLayout(prepared, self.settings, self.run_id)
         env = {**os.environ, **self.settings.as_env(), "PYTHONUNBUFFERED": "1",
@@ -292,7 +321,7 @@ class LocalProvider(DeclaredFaults, WatchedRun):
         self.watchdog = Watchdog(self.run_id, self.settings.stop_timeout, logs / "watchdog.log", prepared.run_dir)
         self.watchdog.path(layout.run_state_dir)
         try:
-            for spec in ecosystem.start_order(self.settings.extras):
+            for spec in ecosystem.start_order(self.settings.extras, (user.spec(),) if user else ()):
                 service = LocalService(spec, layout, logs / f"{spec.name}.log", env, self.watchdog)
                 self.services[spec.name] = service
                 service.start_on_free_port()
@@ -306,6 +335,12 @@ class LocalProvider(DeclaredFaults, WatchedRun):
 
     def service(self, name: str) -> LocalService:
         return self.services[name]
+
+    def admit(self, info_hashes: list[str]) -> None:
+        """The tracker accepts these torrents from now on: added to its whitelist, which it
+        re-reads on SIGHUP (a stopped tracker reads it when it starts)."""
+        tracker.add_to_whitelist(self.layout.prepared.whitelist, info_hashes)
+        self.services["tracker"].reload()
 
     def down(self) -> None:
         self._down_watched(self._stop_all)

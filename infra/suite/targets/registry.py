@@ -25,6 +25,7 @@ SHIPPED: dict[str, Path] = {
     "range-server": PROJECT_ROOT / "infra" / "swarm" / "range_server" / "target.toml",
     "webtorrent": PROJECT_ROOT / "infra" / "backends" / "webtorrent" / "target.toml",
     "peerflix": PROJECT_ROOT / "infra" / "backends" / "peerflix" / "target.toml",
+    "miauflix": PROJECT_ROOT / "infra" / "backends" / "miauflix" / "target.toml",   # needs your checkout
 }
 
 
