@@ -155,6 +155,9 @@ class Engine:
 
     # -- torrents ---------------------------------------------------------------------
 
+    def save_path(self, info_hash: str) -> Path:
+        return self.download_dir / info_hash
+
     async def add(self, magnet: str) -> ActiveTorrent:
         """The active torrent for this magnet, added (and announced) if needed."""
         params = parse_magnet(magnet)
@@ -171,7 +174,10 @@ class Engine:
                 self._removing.pop(info_hash, None)
         active = self.torrents.get(info_hash)
         if active is None:
-            params.save_path = str(self.download_dir)
+            # A folder per torrent: two torrents may hold files of the same name (a variant
+            # of a video: the same bytes under a new info hash), and removing one with its
+            # files must not delete what the other is streaming.
+            params.save_path = str(self.save_path(info_hash))
             params.trackers = list(dict.fromkeys(list(params.trackers) + self.trackers))
             params.flags &= ~lt.torrent_flags.auto_managed
             params.flags &= ~lt.torrent_flags.paused
