@@ -81,7 +81,11 @@ def swarm_ecosystem(context, options: RunOptions, settings: Settings):
 
 
 def before_all(context):
+    # Stop (and take the ecosystem down) on SIGTERM and SIGHUP as on Ctrl-C; SIGINT gets
+    # its handler back explicitly, as a non-interactive shell's background job starts with it ignored.
     signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
+    signal.signal(signal.SIGHUP, _interrupt_on_sigterm)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     options = RunOptions.from_userdata(context.config.userdata)
     settings = Settings.from_env()
     if options.endpoints:

@@ -240,6 +240,9 @@ class TestService:
             assert mode == want_mode, f"{spec.name}: {container} is {mode}, the provider mounts it {want_mode}"
             if what in layout.WRITABLE:
                 assert host in named_volumes, f"{spec.name}: {container} should be a named volume"
+            elif what == "credentials":   # the provider mounts a per-run copy of the login in force
+                assert (COMPOSE_FILE.parent / host).resolve() == prepared.credentials_file.resolve()
+                assert want_host == layout.secret_credentials(Settings(run_dir=run_dir), COMPOSE_RUN_ID)
             else:
                 assert (COMPOSE_FILE.parent / host).resolve() == want_host.resolve()
         assert set(seen) == set(expected)
@@ -247,6 +250,7 @@ class TestService:
     def test_environment(self, compose, spec):
         names = {e.split("=", 1)[0] for e in compose["services"][spec.name]["environment"]}
         assert names == set(layout.container_env(Settings()))
+        assert not names & set(layout.SECRET_SETTINGS), "the admin login is a mounted file, never the environment"
 
 
 def test_every_container_path_in_a_command_is_mounted():

@@ -203,3 +203,12 @@ def test_bridge_network_names_and_loopback_port(client, runtime_image):
         if web is not None:
             web.remove(force=True)
         net.remove()
+
+
+def test_the_admin_login_never_reaches_a_container_environment():
+    from infra.config import Settings
+    from infra.ecosystem.docker import layout
+
+    env = layout.container_env(Settings(admin_email="a@x.test", admin_password="hunter2"))
+    assert not set(layout.SECRET_SETTINGS) & set(env)
+    assert "hunter2" not in repr(env)

@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -70,10 +70,17 @@ def labelled(client, run_id: str) -> tuple[list, list]:
     return client.containers.list(all=True, filters=selector), client.networks.list(filters=selector)
 
 
+#: The admin login comes from the settings (as SWARMSPEC_ADMIN_EMAIL/PASSWORD would give
+#: it), so the test can tell that it reaches the backend without passing through the
+#: container's environment, where `docker inspect` would show it.
+ADMIN = {"email": "admin@docker.test", "password": "not-in-docker-inspect-" + os.urandom(6).hex()}
+
+
 @dataclass
 class Eco(SuiteCalls):
     provider: DockerProvider
     endpoints: Endpoints
+    admin: dict = field(default_factory=lambda: dict(ADMIN))
 
     def container(self, name: str):
         service = self.provider.service(name)
@@ -91,7 +98,8 @@ def base():
 
 @pytest.fixture(scope="module")
 def eco(client, base):
-    provider = DockerProvider(settings_in(base), progress=False)
+    provider = DockerProvider(settings_in(base, admin_email=ADMIN["email"], admin_password=ADMIN["password"]),
+                              progress=False)
     try:
         handle = Eco(provider, provider.up())
         yield handle
@@ -126,6 +134,22 @@ def test_every_service_is_a_healthy_labelled_container(eco, client):
         assert not {"SWARMSPEC_RUN_DIR", "SWARMSPEC_REPORTS_DIR"} & set(env), "host paths leaked into the container"
         url = endpoints.services[spec.name]["url"] + spec.host_health_path
         assert requests.get(url, timeout=5).status_code == 200, url
+
+
+def test_the_admin_password_is_a_mounted_file_not_in_docker_inspect(eco):
+    for spec in RUN:
+        attrs = eco.container(spec.name).attrs
+        assert ADMIN["password"] not in json.dumps(attrs), f"{spec.name}: docker inspect shows the admin password"
+        env = dict(e.split("=", 1) for e in attrs["Config"]["Env"])
+        assert not set(layout.SECRET_SETTINGS) & set(env), spec.name
+    mounts = {m["Destination"]: m for m in eco.container("backend").attrs["Mounts"]}
+    secret = Path(mounts[layout.CONTAINER_PATHS["credentials"]]["Source"])
+    assert secret == layout.secret_credentials(eco.provider.settings, eco.provider.run_id)
+    assert not mounts[layout.CONTAINER_PATHS["credentials"]]["RW"]
+    assert (secret.stat().st_mode & 0o777) == 0o600 and (secret.parent.stat().st_mode & 0o777) == 0o700
+    assert json.loads(secret.read_text()) == ADMIN
+    login = eco.target.login(eco.client, ADMIN["email"], ADMIN["password"])     # the backend read the file
+    assert login.status == 200, login.body
 
 
 def test_range_of_the_large_video_matches_the_file(eco):
@@ -231,12 +255,14 @@ def test_listening_ports_reads_the_kernel_table():
 
 def test_down_removes_everything_of_the_run_and_saves_the_logs(eco, client):
     provider, run = eco.provider, eco.provider.run_id
-    data_dir = layout.backend_data_dir(provider.settings, run)
-    assert data_dir.is_dir()
+    data_dirs = reaper.run_data_dirs(provider.settings, run)
+    assert all(d.is_dir() for d in data_dirs)
+    watchdog = provider.watchdog.process
     provider.down()
     containers, networks = labelled(client, run)
     assert containers == [] and networks == []
-    assert not data_dir.exists()
+    assert not any(d.exists() for d in data_dirs)
+    assert watchdog.poll() == 0, "the run's watchdog exits with the run"
     for spec in RUN:
         log = provider.settings.logs_dir / f"{spec.name}.log"
         assert log.is_file() and log.stat().st_size > 0, log

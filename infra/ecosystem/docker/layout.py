@@ -60,6 +60,10 @@ WRITABLE = frozenset({"backend-data"})
 HOST_ONLY_SETTINGS = ("SWARMSPEC_RUN_DIR", "SWARMSPEC_REPORTS_DIR", "SWARMSPEC_HOST", "SWARMSPEC_EXTRA_SERVICES",
                       "SWARMSPEC_BACKEND_COMMAND", "SWARMSPEC_BACKEND_IMAGE", "SWARMSPEC_BACKEND_ENV",
                       "SWARMSPEC_BACKEND_HEALTH", "SWARMSPEC_BACKEND_SERVICE")
+#: Settings that are secrets: never in a container's environment, where `docker inspect`
+#: shows them to anyone who may talk to the engine. The backend reads the admin login
+#: from a mounted file instead (`secret_credentials`).
+SECRET_SETTINGS = ("SWARMSPEC_ADMIN_EMAIL", "SWARMSPEC_ADMIN_PASSWORD")
 USER_DATA_PATH = "/srv/swarmspec/user-data"   # your backend's SWARMSPEC_DATA_DIR in its container
 FIRST_ADDRESS = 10                        # services get subnet + 10, + 11, ... in SERVICES order
 
@@ -166,7 +170,7 @@ def healthcheck(spec: ecosystem.ServiceSpec) -> dict:
 
 
 def container_env(settings: Settings) -> dict[str, str]:
-    env = {k: v for k, v in settings.as_env().items() if k not in HOST_ONLY_SETTINGS}
+    env = {k: v for k, v in settings.as_env().items() if k not in HOST_ONLY_SETTINGS + SECRET_SETTINGS}
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
@@ -174,13 +178,25 @@ def container_env(settings: Settings) -> dict[str, str]:
 def host_paths(settings: Settings, prepared, run_id: str) -> dict[str, Path]:
     return {
         "media": Path(prepared.media_dir), "torrents": Path(prepared.torrent_dir),
-        "catalog": Path(prepared.catalog_file), "credentials": Path(prepared.credentials_file),
+        "catalog": Path(prepared.catalog_file), "credentials": secret_credentials(settings, run_id),
         "whitelist": Path(prepared.whitelist), "backend-data": backend_data_dir(settings, run_id),
     }
 
 
 def backend_data_dir(settings: Settings, run_id: str) -> Path:
     return settings.run_dir / "docker" / f"backend-{run_id}"
+
+
+def secrets_dir(settings: Settings, run_id: str) -> Path:
+    """The run's secret files (the admin login the backend mounts), readable by their owner only."""
+    return settings.run_dir / "docker" / f"secrets-{run_id}"
+
+
+def secret_credentials(settings: Settings, run_id: str) -> Path:
+    """The admin login the backend's container mounts read-only: the provider writes the
+    login in force (from the variables or the run dir's file) there, mode 0600, since the
+    variables themselves are not passed (SECRET_SETTINGS)."""
+    return secrets_dir(settings, run_id) / "credentials.json"
 
 
 def volumes(service: str, paths: dict[str, Path]) -> dict[str, dict]:

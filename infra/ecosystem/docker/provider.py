@@ -19,6 +19,7 @@ from pathlib import Path
 from infra.config import Settings
 from infra.ecosystem import clock, ports
 from infra.ecosystem import services as ecosystem
+from infra.ecosystem import credentials
 from infra.ecosystem.contract import DeclaredFaults, Fault
 from infra.ecosystem.docker import reaper
 from infra.ecosystem.docker.engine import DockerUnavailable, connect, ensure_engine, say, sdk
@@ -27,6 +28,7 @@ from infra.ecosystem.docker.layout import DockerLayout, alias, container_config,
 from infra.ecosystem.docker.reaper import LABEL_SERVICE, quietly, signals_deferred
 from infra.ecosystem.docker.service import DockerService, ServiceFailed
 from infra.ecosystem.endpoints import Endpoints
+from infra.ecosystem.watchdog import Watchdog, WatchedRun
 from infra.swarm import tracker
 from infra.ecosystem.user_backend import UserBackend
 
@@ -64,7 +66,7 @@ def refuse_unpublishable(extras: tuple[str, ...]) -> None:
             f"(-D ecosystem=local)")
 
 
-class DockerProvider(DeclaredFaults):
+class DockerProvider(DeclaredFaults, WatchedRun):
     name = "docker"
     faults = frozenset({Fault.KILL, Fault.RESTART, Fault.PAUSE, Fault.DISCONNECT})
 
@@ -82,6 +84,7 @@ class DockerProvider(DeclaredFaults):
         self.images: dict[str, str] = {}
         self.endpoints: Endpoints | None = None
         self.timings: dict[str, float] = {}
+        self.watchdog: Watchdog | None = None
         self.prepared = None
         self.user: UserBackend | None = None
 
@@ -99,6 +102,12 @@ class DockerProvider(DeclaredFaults):
                                    "under docker give your backend as an image: -D backend_image=IMAGE")
         ensure_engine(self.progress)
         self.client = connect()
+        # Containers outlive a killed owner: the watchdog removes them (and the run's data) then.
+        self.watchdog = Watchdog(self.run_id, self.settings.stop_timeout, self.settings.logs_dir / "watchdog.log",
+                                 self.settings.run_dir)
+        self.watchdog.docker_run(self.run_id)
+        for path in reaper.run_data_dirs(self.settings, self.run_id):
+            self.watchdog.path(path)
         self.cleanup_stale(self.settings, self.client, self.progress)
         self.images = self._timed("images_s", build_images, self.client, self.progress, self.settings.extras)
         from infra.ecosystem.prepare import prepare
@@ -131,6 +140,8 @@ class DockerProvider(DeclaredFaults):
             self._create_network()
         paths = host_paths(self.settings, prepared, self.run_id)
         paths["backend-data"].mkdir(parents=True, exist_ok=True)
+        paths["credentials"].parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        credentials.write(paths["credentials"], prepared.admin)
         for wave in start_waves(self.settings.extras, (self.user.spec(),) if self.user else ()):
             for spec in wave:
                 with signals_deferred():
@@ -205,6 +216,9 @@ class DockerProvider(DeclaredFaults):
         anything else labelled with this run. Idempotent."""
         if self.client is None:
             return
+        self._down_watched(self._remove_all)
+
+    def _remove_all(self) -> None:
         with signals_deferred():
             for service in reversed(list(self.services.values())):
                 with quietly():

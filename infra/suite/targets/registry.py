@@ -71,6 +71,16 @@ def _python_target(name: str, urls: Mapping[str, str], credentials: dict[str, st
     return target
 
 
+def optional_services(target: str) -> tuple[str, ...]:
+    """The optional ecosystem services (bundled third-party backends) the target is, so
+    the ecosystem starts them only when that target is judged."""
+    from infra.ecosystem import services as ecosystem_services
+
+    path = SHIPPED.get(target) or (Path(target) if target.endswith(".toml") else None)
+    service = declarative.load(path).service if path else None
+    return (service,) if service in {s.name for s in ecosystem_services.SERVICES if s.optional} else ()
+
+
 def urls_of(endpoints: Endpoints) -> dict[str, str]:
     """Service name -> base URL of a running ecosystem: every service it lists with a URL
     (webtorrent, peerflix... when it runs them), the backend and the range server always."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from pathlib import Path
 
 from aiohttp import web
@@ -111,12 +112,15 @@ def make_app(swarm: Swarm) -> web.Application:
             last_announce = 0.0
             clock = asyncio.get_running_loop().time
             while True:
-                swarm.pump_alerts()
-                # The controlled swarm re-announces every few seconds, so a tracker that
-                # restarts (and forgets its peers) knows the seeder again within seconds.
-                if clock() - last_announce >= REANNOUNCE_SECONDS:
-                    swarm.reannounce()
-                    last_announce = clock()
+                try:
+                    swarm.pump_alerts()
+                    # The controlled swarm re-announces every few seconds, so a tracker that
+                    # restarts (and forgets its peers) knows the seeder again within seconds.
+                    if clock() - last_announce >= REANNOUNCE_SECONDS:
+                        swarm.reannounce()
+                        last_announce = clock()
+                except Exception:   # said loudly, and the loop goes on: a dead loop announces nothing, silently
+                    logging.getLogger("seeder").exception("the alert and announce loop failed; it goes on")
                 await asyncio.sleep(0.05)
 
         task = asyncio.create_task(loop())

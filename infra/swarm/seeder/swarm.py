@@ -121,7 +121,9 @@ class Swarm:
     def pump_alerts(self) -> None:
         for alert in self.session.pop_alerts():
             if isinstance(alert, lt.tracker_reply_alert):
-                self._seed_of(alert).announced = True
+                seed = self._seed_of(alert)
+                if seed is not None:     # None: a variant removed since it announced
+                    seed.announced = True
             elif isinstance(alert, (lt.tracker_error_alert, lt.tracker_warning_alert)):
                 message = alert.message()
                 if "skipping tracker announce (unreachable)" in message:
