@@ -52,6 +52,8 @@ class Settings:
     upload_rate_limit: int = 0
     #: Which provider runs the ecosystem: local (subprocesses) or docker.
     provider: str = "local"
+    #: Piece size of the swarm's torrents in bytes (a power of two, at least 16384); the benchmark varies it.
+    piece_size: int = 262144
     #: Optional services to start too, comma-separated (third-party backends: webtorrent, peerflix).
     extra_services: str = ""
     #: Your backend as a process started inside the ecosystem: its command line (-D backend_command).

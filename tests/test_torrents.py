@@ -18,7 +18,8 @@ from infra.swarm import tracker
 from infra.swarm import catalog as catalog_mod
 from infra.swarm.catalog import Catalog, CatalogEntry
 from infra.swarm.content import ContentFile
-from infra.swarm.torrents import PIECE_SIZE, UNSEEDED_NAME, VARIANT_KEY, describe, make_torrent, make_unseeded, variant
+from infra.swarm.torrents import (PIECE_SIZE, UNSEEDED_NAME, VARIANT_KEY, check_piece_size, describe, make_torrent,
+                                   make_unseeded, variant)
 from videos import Manifest, Video, VideoFile
 
 PAYLOAD = random.Random(1).randbytes(PIECE_SIZE * 2 + 777)
@@ -171,6 +172,28 @@ def test_catalog_build_carries_the_manifest_content_and_the_torrent_facts(tmp_pa
     assert multi.read(5, 9) == video.read(5, 9) == PAYLOAD[5:10]
     assert multi.whole() == PAYLOAD
     assert unseeded.name == UNSEEDED_NAME and unseeded.main_file == unseeded.content_path
+
+
+def test_another_piece_size_is_another_torrent_of_the_same_bytes(tmp_path):
+    """The benchmark's variant piece size: a torrent of its own (own cache file, own info
+    hash), the suite's default untouched."""
+    content = write(tmp_path / "movie.mp4", PAYLOAD)
+    default = make_torrent(content, tmp_path / "cache", "k")
+    large = make_torrent(content, tmp_path / "cache", "k", piece_size=4 * PIECE_SIZE)
+    assert default.piece_length == PIECE_SIZE and large.piece_length == 4 * PIECE_SIZE
+    assert large.path != default.path and large.info_hash != default.info_hash
+    assert lt.bdecode(large.path.read_bytes())[b"info"][b"piece length"] == 4 * PIECE_SIZE
+    assert make_torrent(content, tmp_path / "cache", "k").info_hash == default.info_hash
+    unseeded = make_unseeded(tmp_path / "work", tmp_path / "cache", size=PIECE_SIZE + 5, piece_size=4 * PIECE_SIZE)
+    assert unseeded.piece_length == 4 * PIECE_SIZE
+
+
+@pytest.mark.parametrize("size", [0, 1000, 8 * 1024, 3 * 64 * 1024])
+def test_a_piece_size_must_be_a_power_of_two_of_at_least_one_block(tmp_path, size):
+    with pytest.raises(ValueError, match="power of two"):
+        check_piece_size(size)
+    with pytest.raises(ValueError, match="power of two"):
+        make_torrent(write(tmp_path / "movie.mp4", PAYLOAD), tmp_path / "cache", "k", piece_size=size)
 
 
 def test_the_swarm_reads_the_catalog_without_videos_or_the_suite(tmp_path):

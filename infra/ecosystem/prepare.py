@@ -32,7 +32,7 @@ def prepare(settings: Settings, progress: bool = True) -> Prepared:
     run_dir = settings.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     torrent_dir = VIDEOS_DIR / "torrents"
-    catalog = catalog_mod.build(manifest, MEDIA_DIR, torrent_dir, run_dir / "scratch")
+    catalog = catalog_mod.build(manifest, MEDIA_DIR, torrent_dir, run_dir / "scratch", settings.piece_size)
     catalog_file = run_dir / "catalog.json"
     catalog.save(catalog_file)
     whitelist = run_dir / "whitelist.txt"

@@ -65,19 +65,21 @@ def _entry(info: torrents.TorrentInfo, name: str, content_path: str, main_file: 
         name=name, content_path=content_path, main_file=main_file, size=size,
         files=tuple(ContentFile(f["path"], f["length"]) for f in info.files),
         info_hash=info.info_hash, torrent_file=info.path.name,
-        piece_length=torrents.PIECE_SIZE,   # make_torrent always uses it (and keys its cache with it)
+        piece_length=info.piece_length,
         seeded=info.seeded, media_dir=media_dir,
     )
 
 
-def build(manifest: Manifest, media_dir: Path, torrent_dir: Path, scratch_dir: Path) -> Catalog:
-    """Make (or reuse) every torrent for the manifest's videos, plus the unseeded one."""
+def build(manifest: Manifest, media_dir: Path, torrent_dir: Path, scratch_dir: Path,
+          piece_size: int = torrents.PIECE_SIZE) -> Catalog:
+    """Make (or reuse) every torrent for the manifest's videos, plus the unseeded one, with
+    pieces of `piece_size` (the suite's 256 KiB unless the benchmark asks for another)."""
     entries = []
     for video in manifest.videos:
         key = json.dumps(sorted((f.path, f.sha256) for f in video.files))
-        info = torrents.make_torrent(media_dir / video.content_path, torrent_dir, key)
+        info = torrents.make_torrent(media_dir / video.content_path, torrent_dir, key, piece_size=piece_size)
         entries.append(_entry(info, video.name, video.content_path, video.main_file, video.size, media_dir))
-    unseeded = torrents.make_unseeded(scratch_dir, torrent_dir)
+    unseeded = torrents.make_unseeded(scratch_dir, torrent_dir, piece_size=piece_size)
     path = unseeded.files[0]["path"]
     entries.append(_entry(unseeded, torrents.UNSEEDED_NAME, path, path, unseeded.size, media_dir))
     return Catalog(entries)

@@ -16,7 +16,8 @@ from urllib.parse import quote
 
 import libtorrent as lt
 
-#: 256 KiB pieces: ~80 pieces for the 20 MB video, so a seek maps to few pieces.
+#: 256 KiB pieces: ~80 pieces for the 20 MB video, so a seek maps to few pieces. The
+#: suite's default; the benchmark also makes the torrents with other sizes (SWARMSPEC_PIECE_SIZE).
 PIECE_SIZE = 256 * 1024
 UNSEEDED_NAME = "test-unseeded"
 
@@ -29,6 +30,7 @@ class TorrentInfo:
     size: int           # total size of all files
     files: list[dict]   # [{"path", "length"}]
     seeded: bool
+    piece_length: int = PIECE_SIZE
 
     def magnet(self, trackers: list[str]) -> str:
         return magnet_uri(self.info_hash, self.name, trackers)
@@ -39,13 +41,21 @@ def magnet_uri(info_hash: str, name: str, trackers: list[str]) -> str:
     return "magnet:?" + "&".join(parts)
 
 
-def make_torrent(content: Path, cache_dir: Path, cache_key: str, seeded: bool = True) -> TorrentInfo:
+def check_piece_size(piece_size: int) -> int:
+    """BitTorrent v1 pieces: a power of two of at least 16 KiB (one block); ValueError otherwise."""
+    if piece_size < 16 * 1024 or piece_size & (piece_size - 1):
+        raise ValueError(f"piece size {piece_size} is not a power of two of at least 16384 bytes")
+    return piece_size
+
+
+def make_torrent(content: Path, cache_dir: Path, cache_key: str, seeded: bool = True,
+                 piece_size: int = PIECE_SIZE) -> TorrentInfo:
     """Create (or reuse) the v1 .torrent for a file or folder. `content.parent` is the save path."""
-    path = cached_torrent_path(content.name, cache_dir, cache_key)
+    path = cached_torrent_path(content.name, cache_dir, cache_key, check_piece_size(piece_size))
     if not path.exists():
         cache_dir.mkdir(parents=True, exist_ok=True)
         # v1 only: a 40-hex btih that every client understands; no mtime/attributes in the info dict.
-        ct = lt.create_torrent(lt.list_files(str(content)), PIECE_SIZE, lt.create_torrent.v1_only)
+        ct = lt.create_torrent(lt.list_files(str(content)), piece_size, lt.create_torrent.v1_only)
         lt.set_piece_hashes(ct, str(content.parent))
         entry = ct.generate()
         entry.pop(b"creation date", None)
@@ -56,8 +66,8 @@ def make_torrent(content: Path, cache_dir: Path, cache_key: str, seeded: bool = 
     return describe(path, seeded)
 
 
-def cached_torrent_path(content_name: str, cache_dir: Path, cache_key: str) -> Path:
-    key = hashlib.sha256(f"{content_name}\0{PIECE_SIZE}\0{cache_key}".encode()).hexdigest()[:16]
+def cached_torrent_path(content_name: str, cache_dir: Path, cache_key: str, piece_size: int = PIECE_SIZE) -> Path:
+    key = hashlib.sha256(f"{content_name}\0{piece_size}\0{cache_key}".encode()).hexdigest()[:16]
     return cache_dir / f"{content_name}.{key}.torrent"
 
 
@@ -72,6 +82,7 @@ def describe(torrent_file: Path, seeded: bool = True) -> TorrentInfo:
         size=ti.total_size(),
         files=files,
         seeded=seeded,
+        piece_length=ti.piece_length(),
     )
 
 
@@ -91,17 +102,18 @@ def variant(torrent_file: Path, nonce: str) -> lt.torrent_info:
     return lt.torrent_info(entry)
 
 
-def make_unseeded(work_dir: Path, cache_dir: Path, size: int = 3 * 1024 * 1024) -> TorrentInfo:
+def make_unseeded(work_dir: Path, cache_dir: Path, size: int = 3 * 1024 * 1024,
+                  piece_size: int = PIECE_SIZE) -> TorrentInfo:
     """A valid torrent for content that no peer has: created from pseudo-random bytes
     (fixed seed, so the info hash is stable) which are deleted right after hashing."""
     content = work_dir / f"{UNSEEDED_NAME}.mp4"
     key = f"unseeded-{size}-v1"
-    if cached_torrent_path(content.name, cache_dir, key).exists():
-        return make_torrent(content, cache_dir, key, seeded=False)
+    if cached_torrent_path(content.name, cache_dir, key, piece_size).exists():
+        return make_torrent(content, cache_dir, key, seeded=False, piece_size=piece_size)
     work_dir.mkdir(parents=True, exist_ok=True)
     content.write_bytes(random.Random(20261124).randbytes(size))
     try:
-        return make_torrent(content, cache_dir, key, seeded=False)
+        return make_torrent(content, cache_dir, key, seeded=False, piece_size=piece_size)
     finally:
         content.unlink(missing_ok=True)
 

@@ -276,7 +276,7 @@ async def _stream_torrent(request: web.Request, engine: Engine, options: Options
     start, end = http_media.span(decision)
     if request.method == "GET" and not isinstance(decision, ranges.Unsatisfiable) and end >= start:
         try:
-            await engine.first_piece_ready(active, file, start, options.stream_timeout)
+            await engine.first_piece_ready(active, file, start, options.stream_timeout, end)
         except StreamTimeout as exc:
             return json_error(504, str(exc))
         except OSError as exc:  # libtorrent could not read a piece it had

@@ -1,11 +1,9 @@
-"""The torrent engine: one libtorrent session, the active torrents, and piece reads.
+"""The torrent engine: one libtorrent session and the active torrents.
 
-Streaming reads go through `set_piece_deadline(..., alert_when_available)`: the pieces a
-viewer needs next become time-critical (fetched before anything else) and libtorrent
-hands their bytes back in a read_piece_alert as soon as they pass the hash check, or at
-once when the piece is already on disk. Each piece is read once into a bounded LRU
-cache shared by every viewer. The rest of the main file downloads at low priority;
-other files of a multi-file torrent are not downloaded at all.
+How piece bytes reach a viewer (priorities, read-ahead, reads, the cache shared by every
+viewer) is `reader.PieceReader`; libtorrent's alerts reach the event loop through
+`alerts.AlertPump`. Nothing is downloaded that no viewer asked for; other files of a
+multi-file torrent are not downloaded at all.
 """
 
 from __future__ import annotations
@@ -14,25 +12,36 @@ import asyncio
 import contextlib
 import logging
 import shutil
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import AsyncIterator
 
 import libtorrent as lt
 
+from infra.backends.reference import memory
+from infra.backends.reference.alerts import AlertPump
+from infra.backends.reference.cache import DEFAULT_CAPACITY, PieceCache
+from infra.backends.reference.reader import PieceReader, StreamTimeout
 from infra.ecosystem import clock as clocks
 from infra.swarm import http_media, lt_session
 
+__all__ = ["ActiveTorrent", "Engine", "InvalidMagnet", "MainFile", "StreamTimeout", "magnet_info_hash", "main_file"]
+
 log = logging.getLogger("backend.engine")
 
-READAHEAD_PIECES = 8
-DEADLINE_STEP_MS = 40
-READAHEAD_DEADLINE_MS = 1000
-
-
-class StreamTimeout(TimeoutError):
-    """The swarm did not deliver what was needed in time (no peers, or too slow)."""
+#: Session settings of the backend (the seeder keeps libtorrent's): see `Engine.start`.
+SESSION_TUNING = {
+    # libtorrent 2.1's disk back end keeps written blocks in memory until flushed, up to
+    # this many bytes (default 100 MiB). Pieces are flushed right after their hash check,
+    # so a few MiB hold every piece in flight; the bound keeps a burst out of the RSS
+    # (measured: 8 MiB -> 2 MiB lowered the peak of a fresh full GET by 3-5 MiB at the
+    # same speed; 4 MiB keeps a 1 MiB piece from stalling the socket).
+    "max_queued_disk_bytes": 4 * 1024 * 1024,
+    # Disk threads (default 10): reads and writes here hit the page cache; on a 2-core
+    # machine two threads keep up (measured: 20 MB in <0.2 s) and each idle thread would
+    # keep an allocator arena of its own.
+    "aio_threads": 2,
+}
 
 
 class InvalidMagnet(ValueError):
@@ -55,6 +64,10 @@ class ActiveTorrent:
     last_access: float
     streams: int = 0
     metadata: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    info: lt.torrent_info | None = None          # once the metadata is in
+    have: set[int] = field(default_factory=set)  # pieces that passed their hash check
+    priorities: dict[int, int] = field(default_factory=dict)   # what was asked of libtorrent, per piece
+    index_wanted: bool = False                   # the container's head and tail pieces were asked for
 
     @property
     def name(self) -> str:
@@ -89,45 +102,16 @@ def main_file(ti: lt.torrent_info) -> MainFile:
     return MainFile(index, fs.file_path(index), fs.file_offset(index), fs.file_size(index))
 
 
-class PieceCache:
-    """Bounded LRU of piece bytes, shared by all viewers."""
-
-    def __init__(self, capacity_bytes: int) -> None:
-        self.capacity = capacity_bytes
-        self.size = 0
-        self._items: OrderedDict[tuple[str, int], bytes] = OrderedDict()
-
-    def get(self, key: tuple[str, int]) -> bytes | None:
-        data = self._items.get(key)
-        if data is not None:
-            self._items.move_to_end(key)
-        return data
-
-    def put(self, key: tuple[str, int], data: bytes) -> None:
-        if key in self._items:
-            return
-        self._items[key] = data
-        self.size += len(data)
-        while self.size > self.capacity and self._items:
-            _, old = self._items.popitem(last=False)
-            self.size -= len(old)
-
-    def drop_torrent(self, info_hash: str) -> None:
-        for key in [k for k in self._items if k[0] == info_hash]:
-            self.size -= len(self._items.pop(key))
-
-
 class Engine:
     def __init__(self, data_dir: Path, trackers: list[str], host: str = "127.0.0.1",
-                 idle_timeout: float = 300.0, cache_bytes: int = 96 * 1024 * 1024) -> None:
+                 idle_timeout: float = 300.0, cache_bytes: int = DEFAULT_CAPACITY) -> None:
         self.data_dir = data_dir
         self.trackers = trackers
         self.host = host
         self.idle_timeout = idle_timeout
         self.cache = PieceCache(cache_bytes)
+        self.reader = PieceReader(self.cache)
         self.torrents: dict[str, ActiveTorrent] = {}
-        self._pieces: dict[tuple[str, int], asyncio.Future] = {}
-        self._retries: dict[tuple[str, int], int] = {}
         self._removing: dict[str, asyncio.Event] = {}   # info hash -> set when libtorrent has let go
         self._tasks: list[asyncio.Task] = []
 
@@ -138,9 +122,11 @@ class Engine:
         self.session = lt_session.new_session(
             self.host, "swarmspec-backend",
             alert_mask=lt_session.ALERTS | lt.alert.category_t.piece_progress_notification,
-            tracker_backoff=100,
+            tracker_backoff=100, **SESSION_TUNING,
         )
-        self._tasks = [asyncio.create_task(self._alert_loop()), asyncio.create_task(self._reaper())]
+        self._alerts = AlertPump(self.session, self._dispatch)
+        self._alerts.start()
+        self._tasks = [asyncio.create_task(self._reaper())]
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -148,10 +134,9 @@ class Engine:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        self._alerts.stop()
         self.session.pause()
-        for key, fut in self._pieces.items():
-            if not fut.done():
-                fut.cancel()
+        self.reader.cancel_all()
 
     # -- torrents ---------------------------------------------------------------------
 
@@ -181,6 +166,15 @@ class Engine:
             params.trackers = list(dict.fromkeys(list(params.trackers) + self.trackers))
             params.flags &= ~lt.torrent_flags.auto_managed
             params.flags &= ~lt.torrent_flags.paused
+            # Nothing wanted until a viewer asks. Set at the add, not on the metadata alert:
+            # meanwhile libtorrent would request random pieces, then, told to want none,
+            # tell the seeder "not interested", which ends the connection's slow start for
+            # good; every later request then starts from a queue of two blocks (measured:
+            # a stall of up to a second before the first piece of a cold seek).
+            params.flags |= lt.torrent_flags.default_dont_download
+            # No random first pieces, no rarest-first: the picker follows our priorities
+            # (readahead.py).
+            params.flags |= lt.torrent_flags.sequential_download
             handle = self.session.add_torrent(params)
             now = clocks.monotonic()
             active = ActiveTorrent(info_hash, handle, added=now, last_access=now)
@@ -201,7 +195,7 @@ class Engine:
                 await asyncio.shield(active.metadata)
         except TimeoutError:
             raise StreamTimeout(f"no peer delivered the metadata of {active.info_hash} within {timeout:g}s") from None
-        return active.handle.torrent_file()
+        return active.info
 
     def remove(self, info_hash: str) -> None:
         active = self.torrents.pop(info_hash, None)
@@ -209,11 +203,7 @@ class Engine:
             return
         self._removing[info_hash] = asyncio.Event()
         self.session.remove_torrent(active.handle, lt.session.delete_files)
-        self.cache.drop_torrent(info_hash)
-        for key in [k for k in self._pieces if k[0] == info_hash]:
-            fut = self._pieces.pop(key)
-            if not fut.done():
-                fut.cancel()
+        self.reader.drop(info_hash)
         log.info("removed torrent %s", info_hash)
 
     def describe(self, active: ActiveTorrent) -> dict:
@@ -231,28 +221,18 @@ class Engine:
             "idleSeconds": round(now - active.last_access, 1),
         }
 
-    # -- reading ----------------------------------------------------------------------
+    # -- reading (the piece reader, see reader.py) ----------------------------------------
 
-    async def read(self, active: ActiveTorrent, file: MainFile, start: int, end: int,
-                   first_timeout: float, timeout: float) -> AsyncIterator[bytes]:
-        """Bytes start..end (inclusive) of `file`, piece by piece, in order.
+    def read(self, active: ActiveTorrent, file: MainFile, start: int, end: int,
+             first_timeout: float, timeout: float) -> AsyncIterator[memoryview]:
+        """Bytes start..end (inclusive) of `file`, in order (`PieceReader.read`)."""
+        return self.reader.read(active, file, start, end, first_timeout, timeout)
 
-        The first piece must arrive within `first_timeout`; every later one within
-        `timeout`; otherwise StreamTimeout. Pieces ahead of the reader are requested
-        with increasing deadlines so the swarm works ahead of the viewer.
-        """
-        ti = active.handle.torrent_file()
-        piece_len = ti.piece_length()
-        abs_start, abs_end = file.offset + start, file.offset + end
-        first, last = abs_start // piece_len, abs_end // piece_len
-        for piece in range(first, last + 1):
-            self._request_ahead(active, piece, min(last, piece + READAHEAD_PIECES))
-            data = await self._piece(active, piece, first_timeout if piece == first else timeout)
-            active.last_access = clocks.monotonic()
-            piece_start = piece * piece_len
-            lo = max(abs_start, piece_start) - piece_start
-            hi = min(abs_end, piece_start + len(data) - 1) - piece_start
-            yield data[lo:hi + 1]
+    async def first_piece_ready(self, active: ActiveTorrent, file: MainFile, start: int, timeout: float,
+                                end: int | None = None) -> None:
+        """Wait for the piece holding byte `start`, so a stalled swarm becomes a 504
+        before any header is sent rather than a body that never comes."""
+        await self.reader.first_piece_ready(active, file, start, start if end is None else end, timeout)
 
     @contextlib.contextmanager
     def viewing(self, active: ActiveTorrent):
@@ -265,111 +245,35 @@ class Engine:
             active.streams -= 1
             active.last_access = clocks.monotonic()
 
-    async def first_piece_ready(self, active: ActiveTorrent, file: MainFile, start: int, timeout: float) -> None:
-        """Wait for the piece holding byte `start`, so a stalled swarm becomes a 504
-        before any header is sent rather than a body that never comes."""
-        piece = (file.offset + start) // active.handle.torrent_file().piece_length()
-        self._request_ahead(active, piece, piece + READAHEAD_PIECES)
-        await self._piece(active, piece, timeout)
-
-    def _request_ahead(self, active: ActiveTorrent, first: int, last: int) -> None:
-        num_pieces = active.handle.torrent_file().num_pieces()
-        for offset, piece in enumerate(range(first, min(last, num_pieces - 1) + 1)):
-            key = (active.info_hash, piece)
-            if key in self._pieces or self.cache.get(key) is not None:
-                continue
-            self._pieces[key] = asyncio.get_running_loop().create_future()
-            active.handle.piece_priority(piece, 7)
-            # The piece a viewer waits for is due now; read-ahead is due later, so that
-            # another viewer's seek (due now) overtakes this viewer's read-ahead.
-            deadline = 0 if offset == 0 else READAHEAD_DEADLINE_MS + offset * DEADLINE_STEP_MS
-            active.handle.set_piece_deadline(piece, deadline, lt.deadline_flags_t.alert_when_available)
-
-    async def _piece(self, active: ActiveTorrent, piece: int, timeout: float) -> bytes:
-        key = (active.info_hash, piece)
-        cached = self.cache.get(key)
-        if cached is not None:
-            return cached
-        fut = self._pieces.get(key)
-        if fut is None or fut.cancelled():
-            fut = self._pieces[key] = asyncio.get_running_loop().create_future()
-            active.handle.piece_priority(piece, 7)
-            active.handle.set_piece_deadline(piece, 0, lt.deadline_flags_t.alert_when_available)
-        try:
-            async with asyncio.timeout(timeout):
-                return await asyncio.shield(fut)
-        except asyncio.CancelledError:
-            if fut.cancelled() and not asyncio.current_task().cancelling():
-                raise StreamTimeout(f"torrent {active.info_hash} was removed while piece {piece} was awaited") from None
-            raise
-        except TimeoutError:
-            raise StreamTimeout(f"piece {piece} of {active.info_hash} did not arrive within {timeout:g}s "
-                                f"({active.handle.status().num_peers} peers)") from None
-
     # -- libtorrent alerts --------------------------------------------------------------
 
     def _on_metadata(self, active: ActiveTorrent) -> None:
         if active.metadata.done():
             return
-        ti = active.handle.torrent_file()
+        ti = active.info = active.handle.torrent_file()
         file = main_file(ti)
-        # Nothing is downloaded that no viewer asked for: every piece starts at priority 0 and
-        # a viewer's pieces (plus a read-ahead window) get deadlines. A background download
-        # would fill the seeder's request queue and make every seek wait behind it (measured:
-        # 1.6 s instead of 0.2 s for a seek on a 2 MB/s swarm).
-        # Piece priorities, not file priorities: libtorrent applies file priorities later,
-        # after a round trip to its disk thread, where they would reset the priority of
-        # pieces a viewer asked for in the meantime (their reads then fail as "canceled").
-        active.handle.prioritize_pieces([0] * ti.num_pieces())
-        # Container indexes live at the head and the tail: fetch them early.
+        # Nothing is downloaded that no viewer asked for: every piece is at priority 0 from
+        # the metadata on (default_dont_download, see add); a viewer's pieces and its
+        # read-ahead are raised (reader.py). A background download would fill the seeder's
+        # request queue and make every seek wait behind it (measured: 1.6 s instead of
+        # 0.2 s for a seek on a 2 MB/s swarm).
         piece_len = ti.piece_length()
-        head = file.offset // piece_len
-        tail = (file.offset + max(file.size - 1, 0)) // piece_len
-        for i, piece in enumerate(dict.fromkeys([head, tail, head + 1, tail - 1])):
-            if 0 <= piece < ti.num_pieces():
-                active.handle.piece_priority(piece, 7)
-                active.handle.set_piece_deadline(piece, READAHEAD_DEADLINE_MS + i * DEADLINE_STEP_MS)
         active.metadata.set_result(ti)
         log.info("metadata for %s: %s (%d pieces of %d bytes), main file %s",
                  active.info_hash, ti.name(), ti.num_pieces(), piece_len, file.path)
 
-    async def _alert_loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            await loop.run_in_executor(None, self.session.wait_for_alert, 50)
-            for alert in self.session.pop_alerts():
-                try:
-                    self._dispatch(alert)
-                except Exception:  # one bad alert must not stop every stream
-                    log.exception("while handling %s", type(alert).__name__)
-
     def _dispatch(self, alert: lt.alert) -> None:
         if isinstance(alert, lt.read_piece_alert):
-            key = (str(alert.handle.info_hashes().v1), int(alert.piece))
-            active = self.torrents.get(key[0])
-            if alert.error.value() and (active is None or active.handle != alert.handle):
-                return  # a read cancelled by removing an earlier instance of this torrent
-            if alert.error.value() and self._retries.get(key, 0) < 3 and key in self._pieces:
-                # Cancelled by a priority change racing the request: ask again.
-                self._retries[key] = self._retries.get(key, 0) + 1
-                log.warning("reading piece %d of %s: %s; requesting it again", key[1], key[0], alert.error.message())
-                active.handle.piece_priority(key[1], 7)
-                active.handle.set_piece_deadline(key[1], 0, lt.deadline_flags_t.alert_when_available)
-                return
-            fut = self._pieces.pop(key, None)
-            self._retries.pop(key, None)
-            if alert.error.value():
-                if fut is not None and not fut.done():
-                    fut.set_exception(IOError(f"reading piece {key[1]}: {alert.error.message()}"))
-                return
-            data = bytes(alert.buffer)
-            self.cache.put(key, data)
-            if fut is not None and not fut.done():
-                fut.set_result(data)
+            self.reader.on_read_piece(self.torrents.get(str(alert.handle.info_hashes().v1)), alert)
+        elif isinstance(alert, lt.piece_finished_alert):
+            active = self.torrents.get(str(alert.handle.info_hashes().v1))
+            if active is not None and active.handle == alert.handle:
+                self.reader.on_piece_finished(active, int(alert.piece_index))
         elif isinstance(alert, (lt.torrent_deleted_alert, lt.torrent_delete_failed_alert)):  # files gone too
             removing = self._removing.pop(str(alert.info_hashes.v1), None)
             if removing is not None:
                 removing.set()
+            memory.trim()   # what the torrent's buffers left in the heaps goes back to the system
         elif isinstance(alert, lt.metadata_received_alert):
             active = self.torrents.get(str(alert.handle.info_hashes().v1))
             if active is not None:

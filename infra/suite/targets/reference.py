@@ -1,5 +1,5 @@
 """The shipped targets under their former class names, for code that builds one by hand
-(`infra.bench`: ``ReferenceTarget(endpoints.backend, credentials)``) or names the class
+(``ReferenceTarget(endpoints.backend, credentials)``) or names the class
 in ``-D target=infra.suite.targets.reference:ReferenceTarget``. Both read the shipped
 target files: the file is the one description of how the suite drives them."""
 
