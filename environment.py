@@ -6,6 +6,8 @@ recording viewer, attach exchanges and log tails to the report, tear everything 
 -D endpoints=FILE                   attach to a swarm started by `python -m infra up`
 -D backend_url=URL                  send the backend's requests to another server
 -D contract=strict|rfc9110          what fails the run (default: the target's own)
+-D backend_command=CMD | backend_image=IMAGE [backend_env=FILE backend_health=/path]
+                                    start your backend inside the ecosystem (infra/ecosystem/user_backend.py)
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from infra.ecosystem.contract import Fault, FaultNotSupported
 from infra.ecosystem.endpoints import Endpoints
 from infra.ecosystem import services as ecosystem_services
 from infra.ecosystem.providers import make_provider
-from infra.suite import reporting, step_types
+from infra.suite import figures, reporting, step_types
 from infra.suite.http import Client
 from infra.suite.library import Library
 from infra.suite.swarm_control import SwarmControl
@@ -46,12 +48,24 @@ def _interrupt_on_sigterm(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def optional_services_for(target: str) -> tuple[str, ...]:
-    """The optional ecosystem services (bundled third-party backends) the target is, so
-    the ecosystem starts them only when that target is judged."""
-    path = SHIPPED.get(target) or (Path(target) if target.endswith(".toml") else None)
+def settings_for(options: RunOptions, settings: Settings) -> Settings:
+    """The ecosystem the target needs besides the swarm: a bundled third-party backend
+    (an optional service, started only when it is judged), or your backend
+    (-D backend_command / backend_image), run as the service the target file names."""
+    path = SHIPPED.get(options.target) or (Path(options.target) if options.target.endswith(".toml") else None)
     service = declarative.load(path).service if path else None
-    return (service,) if service in {s.name for s in ecosystem_services.SERVICES if s.optional} else ()
+    known = {s.name: s for s in ecosystem_services.SERVICES}
+    if service in known and known[service].optional:
+        return dataclasses.replace(settings, extra_services=",".join((*settings.extras, service)))
+    backend = {f"backend_{k.removeprefix('backend_')}": v for k, v in options.backend.items()}
+    settings = dataclasses.replace(settings, **backend)
+    if service is not None and service not in known:
+        if not (settings.backend_command or settings.backend_image or options.backend_url):
+            raise SystemExit(f"target {options.target!r} is the service {service!r}, which the ecosystem runs only when "
+                             f"told how: -D backend_command=... (a process) or -D backend_image=... (docker), "
+                             f"with -D backend_env=FILE; or point at a running one with -D backend_url=URL")
+        settings = dataclasses.replace(settings, backend_service=settings.backend_service or service)
+    return settings
 
 
 @fixture
@@ -67,7 +81,11 @@ def swarm_ecosystem(context, options: RunOptions, settings: Settings):
 
 
 def before_all(context):
+    # Stop (and take the ecosystem down) on SIGTERM and SIGHUP as on Ctrl-C; SIGINT gets
+    # its handler back explicitly, as a non-interactive shell's background job starts with it ignored.
     signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
+    signal.signal(signal.SIGHUP, _interrupt_on_sigterm)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     options = RunOptions.from_userdata(context.config.userdata)
     settings = Settings.from_env()
     if options.endpoints:
@@ -75,9 +93,7 @@ def before_all(context):
         timeouts = {k: float(v) for k, v in endpoints.settings.items() if hasattr(settings, k)}
         settings = dataclasses.replace(settings, **timeouts)
     else:
-        extras = optional_services_for(options.target)
-        if extras:   # a bundled third-party backend runs beside the swarm only when it is judged
-            settings = dataclasses.replace(settings, extra_services=",".join(extras))
+        settings = settings_for(options, settings)
         provider, endpoints = use_fixture(swarm_ecosystem, context, options, settings)
     client = Client()
     context.add_cleanup(client.close)
@@ -129,7 +145,8 @@ def before_scenario(context, scenario):
         scenario.skip(reason)   # graded unimplemented: neither a pass nor a failure
         return
     if "control" in needs and not world.swarm.owns_services:
-        reason = "the suite attached to a running ecosystem and cannot stop or restart its services"
+        reason = ("the suite attached to a running ecosystem and cannot control its services "
+                  "(stop, restart, add to the tracker's whitelist)")
         scenario.skip(reason)   # behave prints the reason; the scenario counts as skipped
         return
     if "lifecycle" in needs and world.settings.idle_timeout > MAX_IDLE_WAIT:
@@ -141,8 +158,18 @@ def before_scenario(context, scenario):
     if reason:
         scenario.skip(reason)   # behave prints the reason; the scenario counts as skipped
         return
-    context.scene = ScenarioState(Viewer(Client(on_exchange=reporting.attach_exchange), world.target),
-                                  Judge(world.contract))
+    reason = world.browser.why_not() if "browser" in scenario.effective_tags else None
+    if reason:
+        scenario.skip(f"@browser: {reason}")   # graded "not run", never passed
+        return
+
+    def on_exchange(exchange):
+        reporting.attach_exchange(exchange)
+        world.stalls.observe(exchange)
+
+    context.scene = ScenarioState(Viewer(Client(on_exchange=on_exchange), world.target), Judge(world.contract))
+    if "browser" in scenario.effective_tags:
+        context.scene.player = world.browser.player()
 
 
 def after_scenario(context, scenario):
@@ -168,17 +195,23 @@ def after_scenario(context, scenario):
     if figures:
         reporting.attach_json("measured figures", figures)
         print(f"  figures for {scenario.name}: {json.dumps(figures)}")
+    if scene.player is not None:
+        reporting.attach_player(scene.player)
+        scene.player.close()
     scene.viewer.client.close()
     context.scene = None
 
 
 def after_all(context):
     world = getattr(context, "world", None)
-    if world is not None:
-        world.grades.write(world.settings.reports_dir / "grades.json")
-        print("\n" + world.grades.summary())
-    if world is not None and world.notes:
-        print("\nPerformance figures:")
-        for scenario, figures in world.notes.items():
-            for name, value in figures.items():
-                print(f"  {scenario}: {name} = {value}")
+    if world is None:
+        return
+    versions = world.browser.versions()
+    world.browser.close()
+    world.grades.write(world.settings.reports_dir / "grades.json")
+    print("\n" + world.grades.summary())
+    measured = figures.write(world.settings.reports_dir / "figures.json", world.target.name, world.notes, world.stalls,
+                             versions)
+    reporting.add_results_properties(world.results_dir, {f"version.{k}": v for k, v in versions.items()})
+    reporting.attach_figures(world.results_dir, measured)
+    print("\n" + "\n".join(figures.lines(measured)))

@@ -9,10 +9,13 @@ Feature: Performance budgets
   Background:
     Given the swarm is seeding the test videos
 
-  @needs.lifecycle
+  # A torrent the backend has never seen: the swarm seeds a fresh copy of the video (the
+  # same bytes under a new info hash), so any backend can be measured, with no wait for
+  # it to forget anything. The clock runs from handing over the magnet to the first byte.
+  @needs.fresh-torrents @needs.control
   Scenario: The first byte of a fresh torrent arrives within 2 seconds
-    Given the backend does not hold the large video
-    When the viewer starts the large video
+    Given the swarm seeds a fresh copy of the large video that the backend has never seen
+    When the viewer starts the fresh copy
     Then the first byte arrived within 2 seconds
     And the body is exactly those bytes of the large video
 

@@ -1,7 +1,8 @@
 """python -m infra {up,status,down,config}
 
 up      prepare the videos and torrents, start the ecosystem, print its endpoints as JSON,
-        write them to <run_dir>/endpoints.json, and keep running until Ctrl-C or `down`.
+        write them to <run_dir>/endpoints.json, and keep running until Ctrl-C, SIGTERM,
+        SIGHUP or `down` (if it is SIGKILLed, the run's watchdog removes what it started).
 status  check every service of the running ecosystem (exit 1 if one is unhealthy).
 down    stop the ecosystem started by `up` (signals its process, waits for it to exit);
         with --provider docker also remove the containers and networks of killed runs.
@@ -33,8 +34,18 @@ class Interrupted(Exception):
     pass
 
 
+#: The signals that stop `up`. Each gets its handler explicitly: a background job of a
+#: non-interactive shell starts with SIGINT ignored, and Python then keeps it ignored.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 def _raise_interrupted(signum, frame):
     raise Interrupted(signal.Signals(signum).name)
+
+
+def _handle_stop_signals(handler) -> None:
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, handler)
 
 
 def cmd_up(settings: Settings, provider_name: str) -> int:
@@ -48,22 +59,24 @@ def cmd_up(settings: Settings, provider_name: str) -> int:
         provider = make_provider(provider_name, settings)
     except UnknownProvider as exc:
         raise SystemExit(str(exc)) from None
-    signal.signal(signal.SIGTERM, _raise_interrupted)
-    signal.signal(signal.SIGHUP, _raise_interrupted)
+    _handle_stop_signals(_raise_interrupted)
     started = clock.monotonic()
     try:
         endpoints = provider.up()
         endpoints.write(path)
+        provider.owns(path)      # removed by the run's watchdog if this process is killed
         print(endpoints.to_json(), flush=True)
         print(f"# ecosystem up in {clock.monotonic() - started:.1f}s; endpoints written to {path}; "
               f"Ctrl-C or `python -m infra down` stops it", file=sys.stderr, flush=True)
         while True:
             clock.sleep(3600)
-    except (KeyboardInterrupt, Interrupted):
-        print("# stopping the ecosystem", file=sys.stderr)
+    except Interrupted as exc:
+        print(f"# {exc}: stopping the ecosystem", file=sys.stderr, flush=True)
     finally:
-        provider.down()
+        # A second signal must not cut the clean-up short (a SIGKILL is the watchdog's business).
+        _handle_stop_signals(signal.SIG_IGN)
         path.unlink(missing_ok=True)
+        provider.down()
     return 0
 
 

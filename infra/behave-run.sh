@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 reports=${SWARMSPEC_REPORTS_DIR:-reports}
 export SWARMSPEC_REPORTS_DIR=$reports
 results=$reports/allure-results
-rm -rf "$results" "$reports/junit"
+rm -rf "$results" "$reports/junit" "$reports/figures.json"
 mkdir -p "$results" "$reports/junit"
 # Keep Allure's history (trend charts) from the previous report, then start afresh.
 if [ -d "$reports/allure-report/history" ]; then cp -r "$reports/allure-report/history" "$results/history"; fi
@@ -25,6 +25,7 @@ started=$(date +%s)
   --junit --junit-directory "$reports/junit" \
   "$@" || status=$?
 echo "[suite] behave finished with status $status in $(( $(date +%s) - started ))s"
+.venv/bin/python -m infra.suite.figures "$reports/figures.json" || true
 
 # The report is generated even when scenarios failed: that is when it is needed most.
 ALLURE_NO_ANALYTICS=1 timeout 300 infra/report/node_modules/.bin/allure generate "$results" \

@@ -56,6 +56,16 @@ class Settings:
     piece_size: int = 262144
     #: Optional services to start too, comma-separated (third-party backends: webtorrent, peerflix).
     extra_services: str = ""
+    #: Your backend as a process started inside the ecosystem: its command line (-D backend_command).
+    backend_command: str = ""
+    #: Your backend as a Docker image on the swarm's network, docker provider (-D backend_image).
+    backend_image: str = ""
+    #: A dotenv file of your backend's environment; ${SWARMSPEC_...} swarm variables expand (-D backend_env).
+    backend_env: str = ""
+    #: The path of your backend that answers 200 once it is ready (-D backend_health).
+    backend_health: str = "/health"
+    #: Your backend's service name (default: the target file's `service`, else user_backend).
+    backend_service: str = ""
 
     @property
     def extras(self) -> tuple[str, ...]:

@@ -12,18 +12,8 @@ cd "$(dirname "$0")/.."
 bash infra/setup.sh
 
 rc=0
-engine_log=$(mktemp)
-trap 'rm -f "$engine_log"' EXIT
-infra/ecosystem/docker/ensure-engine.sh 2>"$engine_log" || rc=$?
-cat "$engine_log" >&2
-if [ "$rc" = 3 ]; then
-  reason=$(grep -m1 'no Docker engine reachable' "$engine_log" | sed 's/^\[[^]]*\] //' || true)
-  echo "SKIPPED: the docker suite needs a Docker engine: ${reason:-none answers and none can be started here (not root)}"
-  exit 0
-elif [ "$rc" != 0 ]; then
-  echo "[suite] ERROR: infra/ecosystem/docker/ensure-engine.sh failed (exit $rc)" >&2
-  exit "$rc"
-fi
+infra/ecosystem/docker/engine-or-skip.sh "the docker suite" || rc=$?
+if [ "$rc" = 3 ]; then exit 0; elif [ "$rc" != 0 ]; then exit "$rc"; fi
 
 # Images: the runtime (build-images.sh) and one per service role; warm, this builds nothing.
 started=$(date +%s)

@@ -18,8 +18,15 @@ for cmd in "${!needs[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${needs[$cmd]}")
 done
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+can_apt=""
+[ "$(id -u)" = 0 ] && [ -z "${SWARMSPEC_SKIP_APT:-}" ] && command -v apt-get >/dev/null && can_apt=1
+# Optional: the @browser scenarios need Chromium; without it they are skipped with the reason.
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ -n "$can_apt" ]; then missing+=(chromium)
+  else say "no Chromium: the @browser scenarios will be skipped (install it with: sudo apt-get install chromium)"; fi
+fi
 if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ] && [ -z "${SWARMSPEC_SKIP_APT:-}" ] && command -v apt-get >/dev/null; then
+  if [ -n "$can_apt" ]; then
     say "installing Debian packages: ${missing[*]}"
     timeout 600 apt-get update -q >/dev/null || die "apt-get update failed (or took over 10 min)"
     DEBIAN_FRONTEND=noninteractive timeout 1200 apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null \

@@ -5,7 +5,7 @@ from behave import given, then, when
 from hamcrest import all_of, assert_that, equal_to, is_not
 
 from infra.suite import library, range_answers as answers
-from infra.suite.matchers import has_header, has_header_containing, has_status
+from infra.suite.matchers import answered, has_header, has_header_containing, has_status
 from infra.suite.cors import allows_origin, allows_preflight, exposes
 
 
@@ -107,6 +107,8 @@ def step_head_then_get(context, what, video):
 @then("both answers carry the same status, Content-Type, Accept-Ranges and Content-Range")
 def step_head_same(context):
     head, get = context.scene.crowd
+    for exchange in (get, head):
+        assert_that(exchange, answered(), "two requests that both hang look alike; a hang is a failure")
     assert_that(head, has_status(get.status), "RFC 9110 §9.3.2: HEAD answers as GET would")
     for name in ("Content-Type", "Accept-Ranges", "Content-Range"):
         if get.header(name) is not None:

@@ -16,6 +16,13 @@ def step_play(context, video):
     context.scene.viewer.play(ref)
 
 
+@when("the viewer plays the fresh copy from the start")
+def step_play_fresh(context):
+    ref = context.scene.video = context.scene.fresh
+    context.scene.expected_span = (0, ref.size - 1)
+    context.scene.viewer.play(ref)
+
+
 @when("the viewer asks for the headers of {video:Video}")
 def step_head(context, video):
     context.scene.viewer.play(context.world.library[video], method="HEAD")

@@ -30,7 +30,9 @@ class SuiteCalls:
 
     @cached_property
     def target(self) -> ReferenceTarget:
-        credentials = json.loads(Path(self.endpoints.credentials_file).read_text())
+        """Logged in with `self.admin` when the handle has one (a login the settings gave),
+        else with the ecosystem's credentials file."""
+        credentials = getattr(self, "admin", None) or json.loads(Path(self.endpoints.credentials_file).read_text())
         return ReferenceTarget(self.endpoints.backend, credentials)
 
     @cached_property

@@ -168,6 +168,17 @@ def test_same_services(compose):
     assert set(compose["services"]) == {spec.name for spec in RUN}
 
 
+def test_the_optional_services_are_left_out_and_the_file_says_why():
+    """The third-party backends are started by the provider only when judged; the compose
+    file names each of them in the comment that says so."""
+    header = COMPOSE_FILE.read_text().split("Left out on purpose:", 1)
+    assert len(header) == 2, "the compose file must say which services it leaves out"
+    said = header[1].split("\n\n", 1)[0]
+    for spec in ecosystem.SERVICES:
+        if spec.optional:
+            assert spec.name in said, f"{spec.name}: optional, so left out of compose; the comment must name it"
+
+
 @pytest.mark.parametrize("spec", RUN, ids=lambda s: s.name)
 class TestService:
     def test_command(self, compose, spec):
@@ -229,6 +240,9 @@ class TestService:
             assert mode == want_mode, f"{spec.name}: {container} is {mode}, the provider mounts it {want_mode}"
             if what in layout.WRITABLE:
                 assert host in named_volumes, f"{spec.name}: {container} should be a named volume"
+            elif what == "credentials":   # the provider mounts a per-run copy of the login in force
+                assert (COMPOSE_FILE.parent / host).resolve() == prepared.credentials_file.resolve()
+                assert want_host == layout.secret_credentials(Settings(run_dir=run_dir), COMPOSE_RUN_ID)
             else:
                 assert (COMPOSE_FILE.parent / host).resolve() == want_host.resolve()
         assert set(seen) == set(expected)
@@ -236,6 +250,7 @@ class TestService:
     def test_environment(self, compose, spec):
         names = {e.split("=", 1)[0] for e in compose["services"][spec.name]["environment"]}
         assert names == set(layout.container_env(Settings()))
+        assert not names & set(layout.SECRET_SETTINGS), "the admin login is a mounted file, never the environment"
 
 
 def test_every_container_path_in_a_command_is_mounted():

@@ -41,7 +41,8 @@ def test_email_alone_names_the_generated_admin(tmp_path):
     assert json.loads(path.read_text())["email"] == "boss@x.test"
     assert said == []
     assert load_or_create(path, email="boss@x.test", warn=said.append) == login
-    assert said == [], "the file agrees with the variable: nothing to warn about"
+    assert len(said) == 1, "a variable set alone is said every time, even when the file agrees"
+    assert "names the same admin" in said[0] and "password it holds" in said[0] and str(path) in said[0]
 
 
 def test_email_alone_with_an_existing_file_warns_that_the_file_wins(tmp_path, capsys):
@@ -60,3 +61,18 @@ def test_a_stale_tmp_file_is_replaced_with_a_private_one(tmp_path):
     path.with_suffix(".tmp").chmod(0o644)
     load_or_create(path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_every_half_set_pair_is_said_each_time(tmp_path):
+    path = tmp_path / "credentials.json"
+    said = []
+    created = load_or_create(path, password="mine", warn=said.append)
+    assert created.password != "mine"                        # a password alone is not used ...
+    assert "SWARMSPEC_ADMIN_PASSWORD is set without SWARMSPEC_ADMIN_EMAIL" in said[-1]   # ... and that is said
+    for _ in range(3):
+        assert load_or_create(path, email="other@x.test", warn=said.append) == created
+        assert load_or_create(path, password="mine", warn=said.append) == created
+    assert len(said) == 1 + 6
+    assert all("other@x.test" in s and "wins" in s for s in said[1::2])
+    assert all("is ignored" in s for s in said[2::2])
+    assert load_or_create(path, warn=said.append) == created and len(said) == 7   # nothing set: nothing said

@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -30,6 +30,10 @@ from infra.ecosystem.contract import Fault, FaultyService, Provider  # noqa: E40
 from infra.ecosystem.docker import engine, images, layout, reaper  # noqa: E402
 from infra.ecosystem.docker.provider import DockerProvider  # noqa: E402
 from infra.ecosystem.docker.service import ServiceFailed, listening_ports  # noqa: E402
+from infra.suite.http import Client  # noqa: E402
+from infra.suite.library import Library  # noqa: E402
+from infra.suite.targets import make_target  # noqa: E402
+from infra.suite.targets.registry import urls_of  # noqa: E402
 from tests.suite_calls import SuiteCalls
 
 pytestmark = pytest.mark.integration
@@ -66,10 +70,17 @@ def labelled(client, run_id: str) -> tuple[list, list]:
     return client.containers.list(all=True, filters=selector), client.networks.list(filters=selector)
 
 
+#: The admin login comes from the settings (as SWARMSPEC_ADMIN_EMAIL/PASSWORD would give
+#: it), so the test can tell that it reaches the backend without passing through the
+#: container's environment, where `docker inspect` would show it.
+ADMIN = {"email": "admin@docker.test", "password": "not-in-docker-inspect-" + os.urandom(6).hex()}
+
+
 @dataclass
 class Eco(SuiteCalls):
     provider: DockerProvider
     endpoints: Endpoints
+    admin: dict = field(default_factory=lambda: dict(ADMIN))
 
     def container(self, name: str):
         service = self.provider.service(name)
@@ -87,7 +98,8 @@ def base():
 
 @pytest.fixture(scope="module")
 def eco(client, base):
-    provider = DockerProvider(settings_in(base), progress=False)
+    provider = DockerProvider(settings_in(base, admin_email=ADMIN["email"], admin_password=ADMIN["password"]),
+                              progress=False)
     try:
         handle = Eco(provider, provider.up())
         yield handle
@@ -122,6 +134,22 @@ def test_every_service_is_a_healthy_labelled_container(eco, client):
         assert not {"SWARMSPEC_RUN_DIR", "SWARMSPEC_REPORTS_DIR"} & set(env), "host paths leaked into the container"
         url = endpoints.services[spec.name]["url"] + spec.host_health_path
         assert requests.get(url, timeout=5).status_code == 200, url
+
+
+def test_the_admin_password_is_a_mounted_file_not_in_docker_inspect(eco):
+    for spec in RUN:
+        attrs = eco.container(spec.name).attrs
+        assert ADMIN["password"] not in json.dumps(attrs), f"{spec.name}: docker inspect shows the admin password"
+        env = dict(e.split("=", 1) for e in attrs["Config"]["Env"])
+        assert not set(layout.SECRET_SETTINGS) & set(env), spec.name
+    mounts = {m["Destination"]: m for m in eco.container("backend").attrs["Mounts"]}
+    secret = Path(mounts[layout.CONTAINER_PATHS["credentials"]]["Source"])
+    assert secret == layout.secret_credentials(eco.provider.settings, eco.provider.run_id)
+    assert not mounts[layout.CONTAINER_PATHS["credentials"]]["RW"]
+    assert (secret.stat().st_mode & 0o777) == 0o600 and (secret.parent.stat().st_mode & 0o777) == 0o700
+    assert json.loads(secret.read_text()) == ADMIN
+    login = eco.target.login(eco.client, ADMIN["email"], ADMIN["password"])     # the backend read the file
+    assert login.status == 200, login.body
 
 
 def test_range_of_the_large_video_matches_the_file(eco):
@@ -227,16 +255,42 @@ def test_listening_ports_reads_the_kernel_table():
 
 def test_down_removes_everything_of_the_run_and_saves_the_logs(eco, client):
     provider, run = eco.provider, eco.provider.run_id
-    data_dir = layout.backend_data_dir(provider.settings, run)
-    assert data_dir.is_dir()
+    data_dirs = reaper.run_data_dirs(provider.settings, run)
+    assert all(d.is_dir() for d in data_dirs)
+    watchdog = provider.watchdog.process
     provider.down()
     containers, networks = labelled(client, run)
     assert containers == [] and networks == []
-    assert not data_dir.exists()
+    assert not any(d.exists() for d in data_dirs)
+    assert watchdog.poll() == 0, "the run's watchdog exits with the run"
     for spec in RUN:
         log = provider.settings.logs_dir / f"{spec.name}.log"
         assert log.is_file() and log.stat().st_size > 0, log
     provider.down()   # idempotent
+
+
+# -- a third-party backend ---------------------------------------------------------------
+
+def test_webtorrent_streams_from_its_published_port(client, base):
+    """WebTorrent in a container: its stream URLs name the streaming port published on
+    127.0.0.1 (not the container's own address), and what comes from there is the file."""
+    provider = DockerProvider(settings_in(base / "webtorrent", extra_services="webtorrent"), progress=False)
+    suite = Client()
+    try:
+        endpoints = provider.up()
+        video = Library.of_running(endpoints, suite)["the large video"]
+        url = make_target("webtorrent", urls_of(endpoints), {}).stream_url(suite, video)
+        container = provider.service("webtorrent").container
+        container.reload()
+        published = container.attrs["NetworkSettings"]["Ports"][f"{layout.STREAM_CONTAINER_PORT}/tcp"][0]
+        assert published["HostIp"] == "127.0.0.1"
+        assert url.startswith(f"http://127.0.0.1:{published['HostPort']}/webtorrent/{video.info_hash}/"), url
+        exchange = suite.request("GET", url, headers={"Range": f"bytes={RANGE[0]}-{RANGE[1]}"})
+        assert exchange.status == 206 and exchange.body == video.read(*RANGE)
+    finally:
+        suite.close()
+        provider.down()
+    assert labelled(client, provider.run_id) == ([], [])
 
 
 # -- failure and leftovers ---------------------------------------------------------------
@@ -288,3 +342,36 @@ def test_owner_alive():
     assert not reaper.owner_alive(f"{os.getpid()}:1@" + os.uname().nodename), "same pid, other start time: reused"
     assert reaper.owner_alive("1:1@some-other-host"), "another machine's run is not ours to remove"
     assert not reaper.owner_alive("")
+
+
+# -- your backend as an image ----------------------------------------------------------------
+
+USER_COMMAND = ("sh -c 'env > \"$SWARMSPEC_DATA_DIR/env.txt\"; echo user image up; exec python3 -m http.server "
+                "\"$SWARMSPEC_LISTEN_PORT\" --bind \"$SWARMSPEC_LISTEN_HOST\" --directory \"$SWARMSPEC_DATA_DIR\"'")
+
+
+def test_a_backend_image_runs_on_the_swarms_network_told_where_the_swarm_is(client, base):
+    """The runtime image stands in for someone's backend: its own entrypoint (tini) runs
+    the command, no health check of ours is in it (probed from the host), its log is saved."""
+    settings = settings_in(base / "user", backend_image="swarmspec/runtime:latest",    # up() builds it first
+                           backend_command=USER_COMMAND, backend_health="/", backend_service="mine")
+    provider = DockerProvider(settings, progress=False)
+    try:
+        provider.up()
+        text = requests.get(provider.service("mine").url + "/env.txt", timeout=5).text
+        seen = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+        assert seen["SWARMSPEC_ANNOUNCE_URL"] == "http://tracker:6969/announce"
+        assert seen["SWARMSPEC_CATALOG_URL"] == "http://catalog_service:8080"
+        assert seen["SWARMSPEC_LISTEN_PORT"] == "8080" and seen["SWARMSPEC_DATA_DIR"] == layout.USER_DATA_PATH
+        assert "SWARMSPEC_STREAM_TIMEOUT" not in seen, "your container gets the swarm's variables, not our settings"
+    finally:
+        provider.down()
+    assert labelled(client, provider.run_id) == ([], [])
+    assert "user image up" in (settings.logs_dir / "mine.log").read_text()
+    assert not layout.user_data_dir(settings, provider.run_id, "mine").exists()
+
+
+def test_a_backend_command_is_refused_under_docker_with_the_reason(base):
+    provider = DockerProvider(settings_in(base / "cmd", backend_command="node app.js"), progress=False)
+    with pytest.raises(RuntimeError, match="under docker give your backend as an image"):
+        provider.up()

@@ -189,7 +189,7 @@ def test_down_stops_every_process(eco):
     """Runs last in this module: stops the shared ecosystem (the fixture's down() is then a no-op)."""
     pids = {name: s.pid for name, s in eco.provider.services.items()}
     assert all(pid_alive(pid) for pid in pids.values())
-    assert len(processes_tagged(eco.provider.run_id)) == 3            # seeder, range server, backend
+    assert len(processes_tagged(eco.provider.run_id)) == 4            # seeder, range server, backend, catalog service
     started = time.monotonic()
     eco.provider.down()
     assert time.monotonic() - started < eco.settings.stop_timeout + 1

@@ -28,6 +28,8 @@ from infra.ecosystem.contract import (FAULT_METHODS, Fault, FaultNotSupported, P
 from infra.ecosystem.endpoints import SERVICE_FIELDS, Endpoints
 from infra.ecosystem.providers import PROVIDERS, make_provider
 from infra.ecosystem.waits import NotReady, Wait
+from infra.suite.http import Client
+from infra.suite.swarm_control import SwarmControl
 
 pytestmark = pytest.mark.integration
 
@@ -182,6 +184,43 @@ def down_and_back(eco: Eco, service: Service, down, back) -> None:
 def test_stop_closes_the_port_and_start_comes_back_on_the_same_url(eco, healed):
     service = eco.service("range_server")
     down_and_back(eco, service, service.stop, service.start)
+
+
+# -- fresh torrents: the seeder's variants, admitted to the tracker by the provider ------
+
+def test_a_fresh_variant_is_tracked_once_the_provider_admits_it(eco):
+    """The seeder seeds the same bytes under a new info hash; the tracker (in whitelist mode)
+    refuses it until the provider adds it to the whitelist the tracker reads, on the host or
+    through the container's bind mount, and signals a reload."""
+    swarm = SwarmControl(eco.endpoints, eco.provider)
+    client = Client()
+    try:
+        small = next(t for t in swarm.torrents(client) if t["name"] == "test-small-720p")
+        reply = requests.post(f"{eco.endpoints.seeder}/torrents/test-small-720p/variants", timeout=10)
+        assert reply.status_code == 201, reply.text
+        variant = reply.json()
+        assert variant["variantOf"] == small["hash"] != variant["hash"]
+        assert variant["magnetURI"].startswith(f"magnet:?xt=urn:btih:{variant['hash']}")
+        assert (variant["size"], variant["files"]) == (small["size"], small["files"])
+        assert swarm.seeders_known_to_tracker(client, variant["hash"]) == 0, "not whitelisted yet"
+        eco.provider.admit([variant["hash"]])
+        assert variant["hash"] in (eco.settings.run_dir / "whitelist.txt").read_text().split()
+        swarm.set_seeding(client, variant["hash"], True)
+        swarm.wait_until_tracker_knows(client, variant["hash"])
+        swarm.remove_variant(variant["hash"])
+        assert variant["hash"] not in {t["hash"] for t in swarm.torrents(client)}
+        assert requests.get(eco.endpoints.seeder + "/health", timeout=5).status_code == 200
+    finally:
+        client.close()
+
+
+def test_the_seeder_refuses_variants_it_cannot_make(eco):
+    seeder = eco.endpoints.seeder
+    assert requests.post(f"{seeder}/torrents/no-such-video/variants", timeout=5).status_code == 404
+    assert requests.post(f"{seeder}/torrents/test-unseeded/variants", timeout=5).status_code == 409
+    catalog_hash = requests.get(f"{seeder}/torrents", timeout=5).json()[0]["hash"]
+    assert requests.delete(f"{seeder}/torrents/{catalog_hash}", timeout=5).status_code == 409
+    assert requests.delete(f"{seeder}/torrents/{'0' * 40}", timeout=5).status_code == 404
 
 
 # -- faults ------------------------------------------------------------------------------

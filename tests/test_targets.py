@@ -10,6 +10,7 @@ import threading
 import tomllib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -297,7 +298,8 @@ def test_operations_not_declared_are_unimplemented(app, client, tmp_path):
 
 # -- the shipped targets and the registry -------------------------------------------------
 
-URLS = {"backend": "http://b", "range_server": "http://r", "webtorrent": "http://w", "peerflix": "http://p"}
+URLS = {"backend": "http://b", "range_server": "http://r", "webtorrent": "http://w", "peerflix": "http://p",
+        "miauflix": "http://m"}
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))
@@ -354,3 +356,29 @@ def test_urls_of_an_ecosystem_name_every_service_with_a_url():
         "webtorrent": {"url": "http://w", "pid": 1}, "tracker": {"pid": 2}, "seeder": {"url": "http://s"}})
     assert urls_of(endpoints) == {"backend": "http://b", "range_server": "http://r", "webtorrent": "http://w",
                                   "seeder": "http://s"}
+
+
+# -- other services of the ecosystem in templates --------------------------------------------
+
+def test_a_template_may_name_another_service_of_the_ecosystem():
+    spec = declarative.parse(tomllib.loads(MINIMAL.replace("{base}/v/{name}", "{base}/v/{name}?c={services.catalog_service}")))
+    target = DeclarativeTarget(spec, {"catalog_service": "http://c:1/"}, {})
+    assert target.stream_url(None, SimpleNamespace(name="v1", magnet="m", info_hash="h", size=1)) == "http://x/v/v1?c=http://c:1"
+
+
+def test_a_service_the_ecosystem_does_not_run_is_named_when_rendered():
+    spec = declarative.parse(tomllib.loads(MINIMAL.replace("{name}", "{services.nowhere}")))
+    with pytest.raises(TargetError, match=r"unknown variable \{services.nowhere\}"):
+        DeclarativeTarget(spec, {}, {}).stream_url(None, SimpleNamespace(name="v1", magnet="m", info_hash="h", size=1))
+
+
+def test_a_service_variable_is_a_plain_lower_case_name():
+    assert "is not a variable here" in spec_error(MINIMAL.replace("{name}", "{services.Catalog}"))
+
+
+def test_the_miauflix_target_file_loads_and_reaches_its_stream_through_the_catalog():
+    spec = declarative.load(SHIPPED["miauflix"])
+    assert spec.service == "miauflix" and spec.default_contract == "rfc9110"
+    assert [step.url or step.path for step in spec.stream.flow.steps] == [
+        "{services.catalog_service}/3/search/movie?query={name}", "/api/movies/{tmdb_id}/auto"]
+    assert spec.stream.flow.steps[1].repeat.deadline <= 120

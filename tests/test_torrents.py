@@ -18,7 +18,8 @@ from infra.swarm import tracker
 from infra.swarm import catalog as catalog_mod
 from infra.swarm.catalog import Catalog, CatalogEntry
 from infra.swarm.content import ContentFile
-from infra.swarm.torrents import PIECE_SIZE, UNSEEDED_NAME, check_piece_size, describe, make_torrent, make_unseeded
+from infra.swarm.torrents import (PIECE_SIZE, UNSEEDED_NAME, VARIANT_KEY, check_piece_size, describe, make_torrent,
+                                   make_unseeded, variant)
 from videos import Manifest, Video, VideoFile
 
 PAYLOAD = random.Random(1).randbytes(PIECE_SIZE * 2 + 777)
@@ -221,6 +222,36 @@ def test_whitelist_is_sorted_lowercase_unique(tmp_path):
     tracker.write_whitelist(path, [])
     assert path.read_text() == ""
     assert not path.with_suffix(".tmp").exists()
+
+
+def test_a_variant_has_the_same_pieces_under_a_new_info_hash(tmp_path):
+    content = write(tmp_path / "a" / "movie.mp4", PAYLOAD)
+    original = make_torrent(content, tmp_path / "cache", "k")
+    ti = lt.torrent_info(str(original.path))
+    one, two = variant(original.path, "nonce-1"), variant(original.path, "nonce-2")
+    hashes = {str(v.info_hashes().v1) for v in (one, two)}
+    assert len(hashes) == 2 and original.info_hash not in hashes
+    assert variant(original.path, "nonce-1").info_hashes().v1 == one.info_hashes().v1   # the nonce alone decides
+    for v in (one, two):
+        assert v.name() == ti.name() and v.total_size() == ti.total_size() and v.num_pieces() == ti.num_pieces()
+        assert [v.hash_for_piece(i) for i in range(v.num_pieces())] == [ti.hash_for_piece(i) for i in range(ti.num_pieces())]
+    info = lt.bdecode(one.info_section())
+    assert info[VARIANT_KEY] == b"nonce-1"
+    with pytest.raises(ValueError, match="nonce"):
+        variant(original.path, "")
+
+
+def test_adding_to_the_whitelist_keeps_the_file_and_merges(tmp_path):
+    """In place: a tracker container sees the whitelist through a bind mount of that one file."""
+    path = tmp_path / "whitelist.txt"
+    tracker.write_whitelist(path, ["b" * 40])
+    inode = path.stat().st_ino
+    tracker.add_to_whitelist(path, ["A" * 40, "b" * 40])
+    assert path.read_text() == f"{'a' * 40}\n{'b' * 40}\n"
+    assert path.stat().st_ino == inode
+    with pytest.raises(ValueError, match="40 hex"):
+        tracker.add_to_whitelist(path, ["not-a-hash"])
+    assert path.read_text() == f"{'a' * 40}\n{'b' * 40}\n"
 
 
 def test_whitelist_dedups_hashes_that_differ_only_in_case(tmp_path):

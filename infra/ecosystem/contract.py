@@ -10,6 +10,7 @@ against this contract by one parametrized test module (`tests/test_provider_cont
 from __future__ import annotations
 
 import enum
+from pathlib import Path
 from typing import Protocol, cast, runtime_checkable
 
 from infra.ecosystem.endpoints import Endpoints
@@ -83,9 +84,11 @@ class Provider(Protocol):
 
     def up(self) -> Endpoints: ...
     def down(self) -> None: ...
+    def owns(self, path: Path) -> None: ...         # remove `path` with the run even if its owner is killed
     def service(self, name: str) -> Service: ...
     def supports(self, fault: Fault) -> bool: ...
     def require(self, fault: Fault) -> None: ...    # raises FaultNotSupported naming the provider
+    def admit(self, info_hashes: list[str]) -> None: ...   # the tracker accepts these torrents from now on
 
 
 class DeclaredFaults:

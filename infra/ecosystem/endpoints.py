@@ -59,10 +59,14 @@ class Endpoints:
         )
 
     def url_of(self, service: str) -> str:
-        """The base URL of a service, as reachable from this host."""
-        if service not in SERVICE_FIELDS:
-            raise KeyError(f"no service {service!r}; services: {', '.join(SERVICE_FIELDS)}")
-        return getattr(self, service)
+        """The base URL of a service, as reachable from this host (the catalog service, a
+        third-party or your own backend: from `services`)."""
+        if service in SERVICE_FIELDS:
+            return getattr(self, service)
+        info = (self.services or {}).get(service)
+        if not isinstance(info, dict) or not info.get("url"):
+            raise KeyError(f"no service {service!r}; services: {', '.join([*SERVICE_FIELDS, *(self.services or {})])}")
+        return info["url"]
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)

@@ -1,7 +1,14 @@
 """The local provider: every service is a subprocess on 127.0.0.1 on a free port.
 
-Each process gets its own process group (so a stop reaches its children) and
-PR_SET_PDEATHSIG, so even a provider that is SIGKILLed leaves no orphan behind.
+Nothing outlives the run, however it ends. Each process gets its own process group (so
+a stop reaches its children) and PR_SET_PDEATHSIG (SIGTERM when the provider's process
+dies, even by SIGKILL). The kernel clears that signal when a process changes its user,
+which opentracker does when started as root (it chroots and becomes nobody): so as root
+the provider starts it as nobody itself, before the signal is set, and opentracker,
+seeing no root, neither chroots nor switches. Last, the run's watchdog
+(`infra.ecosystem.watchdog`) stops every process group and removes the run's
+directories if the provider dies without its own clean-up.
+
 Logs go to reports/logs/<service>.log; a service that fails to become healthy is
 reported by name with what was awaited and the tail of its log.
 
@@ -14,6 +21,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -29,21 +37,42 @@ from infra.ecosystem.endpoints import Endpoints
 from infra.ecosystem.health import http_ok
 from infra.ecosystem.logs import tail
 from infra.ecosystem.prepare import Prepared, prepare
+from infra.ecosystem.user_backend import BackendConfigError, UserBackend
 from infra.ecosystem.waits import Wait, WaitTimeout
+from infra.ecosystem.watchdog import Watchdog, WatchedRun
 from infra.swarm import tracker
 
 PR_SET_PDEATHSIG = 1
 BIND_FAILED = 98  # our services' exit status when the port is taken (see infra.swarm.service.run)
 PORT_ATTEMPTS = 4
+#: Services that would change their user if started as root (which clears PDEATHSIG):
+#: as root, the provider starts them as this user instead.
+UNPRIVILEGED = {"tracker": "nobody"}
 
 
 class ServiceFailed(RuntimeError):
     """A service did not start; the message names it and carries its log tail."""
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
+def _die_with_parent() -> None:  # runs in the child between fork and exec, after any change of user
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def run_as(service: str) -> pwd.struct_passwd | None:
+    """The user to start `service` as: None (ours) unless we are root and it would switch itself."""
+    name = UNPRIVILEGED.get(service)
+    return pwd.getpwnam(name) if name and os.geteuid() == 0 else None
+
+
+def unreachable_by_others(path: Path) -> Path | None:
+    """The first directory on the way to `path` that other users cannot search (or the
+    file itself if they cannot read it); None if they can reach it."""
+    path = path.resolve()
+    for parent in reversed(path.parents):
+        if not parent.stat().st_mode & 0o001:
+            return parent
+    return None if path.stat().st_mode & 0o004 else path
 
 
 @dataclass
@@ -55,7 +84,7 @@ class LocalLayout:
     python: str = field(default_factory=ecosystem.local_python)
     opentracker: str = field(default_factory=tracker.opentracker_binary)
     node: str = field(default_factory=lambda: shutil.which("node") or "node")
-    tracker_as_root: bool = field(default_factory=lambda: os.geteuid() == 0)
+    tracker_as_root: bool = False     # as root the tracker is started as nobody (see run_as)
 
     @property
     def bind_host(self) -> str:
@@ -87,6 +116,12 @@ class LocalLayout:
     def url(self, service: str) -> str:
         return f"http://{self.bind_host}:{self.ports[service]}"
 
+    def stream_port(self, service: str) -> int:
+        return 0                          # any free port: the suite reaches it where it listens
+
+    def public_url(self, service: str) -> str:
+        return ""
+
     def announce_url(self) -> str:
         return tracker.announce_url(self.url("tracker"))
 
@@ -94,13 +129,20 @@ class LocalLayout:
 class LocalService:
     """One service as a subprocess: a `contract.Service` that can also be killed."""
 
-    def __init__(self, spec: ecosystem.ServiceSpec, layout: LocalLayout, log_path: Path, env: dict[str, str]) -> None:
+    def __init__(self, spec: ecosystem.ServiceSpec, layout: LocalLayout, log_path: Path, env: dict[str, str],
+                 watchdog: Watchdog | None = None) -> None:
         self.spec = spec
         self.name = spec.name
         self.layout = layout
         self.log_path = log_path
         self.env = env
+        self.watchdog = watchdog
+        self.cwd = layout.prepared.run_dir
         self.process: subprocess.Popen | None = None
+        if spec.user is not None:
+            # the user's backend keeps its state in a directory of this run and starts there
+            self.cwd = layout.run_state_dir / spec.name
+            self.cwd.mkdir(parents=True, exist_ok=True)
 
     @property
     def url(self) -> str:
@@ -169,15 +211,38 @@ class LocalService:
 
     def _spawn(self) -> None:
         argv = self.spec.command(self.layout)
+        user = run_as(self.name)
+        as_user = {}
+        if user is not None:
+            self._check_reachable(user.pw_name)
+            as_user = dict(user=user.pw_uid, group=user.pw_gid, extra_groups=[])
+        env = self.env
+        if self.spec.user is not None:   # the swarm's addresses exist now (its port too)
+            env = {**env, **self.spec.user.environment(self.layout, self.cwd)}
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
-            log.write(f"--- {clock.stamp()} starting: {' '.join(argv)}\n".encode())
+            log.write(f"--- {clock.stamp()} starting{f' as {user.pw_name}' if user else ''}: {' '.join(argv)}\n".encode())
             log.flush()
-            self.process = subprocess.Popen(
-                argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=self.env, cwd=self.layout.prepared.run_dir,
-                start_new_session=True, preexec_fn=_die_with_parent,
-            )
+            try:
+                self.process = subprocess.Popen(
+                    argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    env=env, cwd=self.cwd,
+                    start_new_session=True, preexec_fn=_die_with_parent, **as_user,
+                )
+            except OSError as exc:   # the command is not there, not executable...
+                message = f"{self.name}: cannot run {argv[0]!r} ({exc.strerror or exc}); command: {' '.join(argv)}"
+                log.write(f"--- {message}\n".encode())
+                raise ServiceFailed(message) from None
+        if self.watchdog is not None:
+            self.watchdog.group(self.process.pid)
+
+    def _check_reachable(self, user: str) -> None:
+        """A service started as another user must still read its files (the tracker, its whitelist)."""
+        blocked = unreachable_by_others(Path(self.layout.path("whitelist")))
+        if blocked is not None:
+            raise ServiceFailed(f"{self.name} runs as {user} (we are root) and cannot reach its whitelist: {blocked} "
+                                f"is not searchable/readable by other users; chmod o+rx it or set SWARMSPEC_RUN_DIR "
+                                f"to a directory others can reach")
 
     def _exit_reason(self) -> str | None:
         if self.process is not None and self.process.poll() is not None:
@@ -211,6 +276,11 @@ class LocalService:
         self.stop()
         self.start()
 
+    def reload(self) -> None:
+        """SIGHUP: opentracker re-reads its whitelist."""
+        if self.is_running():
+            self._signal(signal.SIGHUP)
+
     def _signal(self, sig: int) -> None:
         try:
             os.killpg(self.process.pid, sig)
@@ -221,7 +291,7 @@ class LocalService:
         return tail(self.log_path, lines)
 
 
-class LocalProvider(DeclaredFaults):
+class LocalProvider(DeclaredFaults, WatchedRun):
     """A `contract.Provider`: the services as subprocesses of this process."""
 
     name = "local"
@@ -234,18 +304,25 @@ class LocalProvider(DeclaredFaults):
         self.services: dict[str, LocalService] = {}
         self.endpoints: Endpoints | None = None
         self.layout: LocalLayout | None = None
+        self.watchdog: Watchdog | None = None
 
     def up(self) -> Endpoints:
         """Prepare, then start every service in dependency order. On any failure, what
         was started is stopped again before the error propagates."""
+        user = UserBackend.from_settings(self.settings)
+        if user is not None and user.image:
+            raise BackendConfigError(f"backend_image={user.image}: the local provider runs processes; "
+                                     "use -D ecosystem=docker for an image, or -D backend_command for a process")
         prepared = prepare(self.settings, progress=self.progress)
         layout = self.layout = LocalLayout(prepared, self.settings, self.run_id)
         env = {**os.environ, **self.settings.as_env(), "PYTHONUNBUFFERED": "1",
                "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
         logs = self.settings.logs_dir
+        self.watchdog = Watchdog(self.run_id, self.settings.stop_timeout, logs / "watchdog.log", prepared.run_dir)
+        self.watchdog.path(layout.run_state_dir)
         try:
-            for spec in ecosystem.start_order(self.settings.extras):
-                service = LocalService(spec, layout, logs / f"{spec.name}.log", env)
+            for spec in ecosystem.start_order(self.settings.extras, (user.spec(),) if user else ()):
+                service = LocalService(spec, layout, logs / f"{spec.name}.log", env, self.watchdog)
                 self.services[spec.name] = service
                 service.start_on_free_port()
         except BaseException:
@@ -259,7 +336,16 @@ class LocalProvider(DeclaredFaults):
     def service(self, name: str) -> LocalService:
         return self.services[name]
 
+    def admit(self, info_hashes: list[str]) -> None:
+        """The tracker accepts these torrents from now on: added to its whitelist, which it
+        re-reads on SIGHUP (a stopped tracker reads it when it starts)."""
+        tracker.add_to_whitelist(self.layout.prepared.whitelist, info_hashes)
+        self.services["tracker"].reload()
+
     def down(self) -> None:
+        self._down_watched(self._stop_all)
+
+    def _stop_all(self) -> None:
         for service in reversed(list(self.services.values())):
             service.stop()
         if self.layout is not None:

@@ -21,6 +21,7 @@ class Prepared:
     whitelist: Path
     credentials_file: Path
     catalog: catalog_mod.Catalog
+    admin: credentials.AdminLogin | None = None    # the login the backend accepts (env or file)
 
 
 def prepare(settings: Settings, progress: bool = True) -> Prepared:
@@ -37,5 +38,5 @@ def prepare(settings: Settings, progress: bool = True) -> Prepared:
     whitelist = run_dir / "whitelist.txt"
     tracker.write_whitelist(whitelist, catalog.info_hashes)
     credentials_file = run_dir / "credentials.json"
-    credentials.load_or_create(credentials_file, settings.admin_email, settings.admin_password)
-    return Prepared(run_dir, MEDIA_DIR, torrent_dir, catalog_file, whitelist, credentials_file, catalog)
+    admin = credentials.load_or_create(credentials_file, settings.admin_email, settings.admin_password)
+    return Prepared(run_dir, MEDIA_DIR, torrent_dir, catalog_file, whitelist, credentials_file, catalog, admin)

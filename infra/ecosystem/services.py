@@ -9,7 +9,10 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Callable, Protocol
+from typing import TYPE_CHECKING, Callable, Protocol
+
+if TYPE_CHECKING:
+    from infra.ecosystem.user_backend import UserBackend
 
 
 class Layout(Protocol):
@@ -26,6 +29,8 @@ class Layout(Protocol):
     def port(self, service: str) -> int: ...
     def path(self, what: str) -> str: ...          # catalog, media, torrents, whitelist, run, backend-data, credentials, backends
     def announce_url(self) -> str: ...             # the tracker's announce URL, from inside the swarm
+    def stream_port(self, service: str) -> int: ...   # a streaming port of its own (0: any free one)
+    def public_url(self, service: str) -> str: ...    # what its stream URLs must name ("": its own address)
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,10 @@ class ServiceSpec:
     udp: bool = False                               # also needs the UDP port (tracker)
     outside_health_path: str = ""                   # what the suite's host asks instead, if it must differ
     optional: bool = False                          # started only when asked for (a third-party backend)
+    # Where it serves streams besides its URL: "" nowhere, "fixed" one more port for every
+    # torrent, "per-torrent" a port per torrent chosen at random (none can be published ahead).
+    stream_ports: str = ""
+    user: "UserBackend | None" = None               # the user's backend (-D backend_command/backend_image)
 
     @property
     def host_health_path(self) -> str:
@@ -86,23 +95,33 @@ SERVICES: tuple[ServiceSpec, ...] = (
         lambda l: ["--data-dir", l.path("backend-data"), "--credentials-file", l.path("credentials"),
                    "--tracker", l.announce_url()],
     ), "backend"),
+    # the swarm's videos as YTS/TMDB-shaped listings, for backends that find torrents through catalogs
+    ServiceSpec("catalog_service", "/health", ("tracker",), _python_service(
+        "catalog_service", "infra.swarm.catalog_service",
+        lambda l: ["--catalog", l.path("catalog"), "--torrent-dir", l.path("torrents"), "--tracker", l.announce_url()],
+    ), "catalog_service"),
 )
 
 
 def _node_backend(name: str) -> Callable[[Layout], list[str]]:
     """A bundled third-party backend (infra/backends/<name>/server.js): its control API on
-    the service's port, its streaming server on a port of the OS's choosing (peerflix opens
-    one per torrent anyway); the stream URLs it returns name that port."""
+    the service's port, its streaming server on the layout's stream port (peerflix opens one
+    per torrent anyway); the stream URLs it returns name that port, or the layout's public
+    URL for it (a container's port as published on the host)."""
     def command(layout: Layout) -> list[str]:
+        public = layout.public_url(name)
         return [layout.node, f"{layout.path('backends')}/{name}/server.js", "--host", layout.bind_host,
-                "--port", str(layout.port(name)), "--stream-port", "0", "--tracker", layout.announce_url(),
-                "--run-id", layout.run_id]
+                "--port", str(layout.port(name)), "--stream-port", str(layout.stream_port(name)),
+                "--tracker", layout.announce_url(), "--run-id", layout.run_id,
+                *(["--public-url", public] if public else [])]
     return command
 
 
 SERVICES += (
-    ServiceSpec("webtorrent", "/health", ("tracker",), _node_backend("webtorrent"), "webtorrent", optional=True),
-    ServiceSpec("peerflix", "/health", ("tracker",), _node_backend("peerflix"), "peerflix", optional=True),
+    ServiceSpec("webtorrent", "/health", ("tracker",), _node_backend("webtorrent"), "webtorrent", optional=True,
+                stream_ports="fixed"),
+    ServiceSpec("peerflix", "/health", ("tracker",), _node_backend("peerflix"), "peerflix", optional=True,
+                stream_ports="per-torrent"),
 )
 
 
@@ -113,15 +132,19 @@ def spec(name: str) -> ServiceSpec:
     raise KeyError(f"no service {name!r}; services: {', '.join(s.name for s in SERVICES)}")
 
 
-def start_order(extras: tuple[str, ...] = ()) -> list[ServiceSpec]:
-    """The services to run — every service that is not optional, and the optional ones
-    named in `extras` — sorted so that each comes after what it depends on."""
+def start_order(extras: tuple[str, ...] = (), added: tuple[ServiceSpec, ...] = ()) -> list[ServiceSpec]:
+    """The services to run — every service that is not optional, the optional ones
+    named in `extras` and the `added` ones (the user's backend) — sorted so that each
+    comes after what it depends on."""
     unknown = set(extras) - {s.name for s in SERVICES if s.optional}
     if unknown:
         raise KeyError(f"no optional service {sorted(unknown)}; optional services: "
                        f"{', '.join(s.name for s in SERVICES if s.optional)}")
+    clash = {s.name for s in added} & {s.name for s in SERVICES}
+    if clash:
+        raise KeyError(f"your backend cannot be called {sorted(clash)[0]!r}: the ecosystem has a service of that name")
     done: list[ServiceSpec] = []
-    pending = [s for s in SERVICES if not s.optional or s.name in extras]
+    pending = [s for s in SERVICES if not s.optional or s.name in extras] + list(added)
     while pending:
         ready = [s for s in pending if all(d in {x.name for x in done} for d in s.depends_on)]
         if not ready:

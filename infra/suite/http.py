@@ -44,6 +44,11 @@ class Exchange:
     elapsed: float | None = None           # seconds until the body was read (or aborted)
     aborted_after: int | None = None       # the client hung up after this many body bytes
     error: str | None = None               # transport error (timeout, reset, refused)
+    longest_pause: float | None = None     # seconds: the longest wait between two chunks of the body
+    longest_pause_at: int | None = None    # body offset where that wait ended (the stall's place)
+    raw_headers: list[tuple[str, str]] = field(default_factory=list)   # as received, repeated fields kept
+    sent_headers: dict[str, str] = field(default_factory=dict)   # what went on the wire (the client's defaults too)
+    http_version: str = "HTTP/1.1"
 
     def json(self, default: object = None) -> object:
         """The body parsed as JSON; `default` when it is not JSON (steps never parse bodies)."""
@@ -78,7 +83,8 @@ class Exchange:
                          "aborted_after": self.aborted_after},
             "timing_ms": {k: round(v * 1000, 1) if v is not None else None for k, v in
                           (("headers", self.headers_after), ("first_byte", self.first_byte_after),
-                           ("total", self.elapsed))},
+                           ("total", self.elapsed), ("longest_pause", self.longest_pause))},
+            "longest_pause_at": self.longest_pause_at,
             "error": self.error,
         }
 
@@ -128,16 +134,25 @@ class Client:
             exchange.headers_after = clock.monotonic() - exchange.started
             exchange.status, exchange.reason = response.status_code, response.reason
             exchange.headers = dict(response.headers)
+            exchange.raw_headers = list(response.raw.headers.items())
+            exchange.sent_headers = dict(response.request.headers)
+            exchange.http_version = {10: "HTTP/1.0", 11: "HTTP/1.1"}.get(response.raw.version, "HTTP/1.1")
             exchange.body = self._read(response, exchange, read_limit, deadline)
         exchange.elapsed = clock.monotonic() - exchange.started
         return self._done(exchange, record)
 
     def _read(self, response: requests.Response, exchange: Exchange, limit: int | None, deadline: float) -> bytes:
-        parts, total = [], 0
+        """The body, chunk by chunk; the stall detector keeps the longest wait between two
+        chunks (a viewer sees it as the picture freezing mid-way) and where it ended."""
+        parts, total, previous = [], 0, None
         try:
             for chunk in response.raw.stream(CHUNK, decode_content=False):
+                now = clock.monotonic()
                 if exchange.first_byte_after is None:
-                    exchange.first_byte_after = clock.monotonic() - exchange.started
+                    exchange.first_byte_after = now - exchange.started
+                elif previous is not None and (exchange.longest_pause is None or now - previous > exchange.longest_pause):
+                    exchange.longest_pause, exchange.longest_pause_at = now - previous, total
+                previous = now
                 parts.append(chunk)
                 total += len(chunk)
                 if limit is not None and total >= limit:

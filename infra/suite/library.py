@@ -6,6 +6,7 @@ belongs to a run: the label a feature uses and the magnet naming the run's track
 from __future__ import annotations
 
 import ast
+import dataclasses
 import operator
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -39,6 +40,11 @@ class VideoRef(CatalogEntry):
         """The entry as it is (every catalog field), read from `media_dir`, plus a run's facts."""
         values = {f.name: getattr(entry, f.name) for f in fields(CatalogEntry) if f.init}
         return cls(**{**values, "media_dir": media_dir}, label=label, magnet=magnet)
+
+    def variant(self, info_hash: str, magnet: str) -> VideoRef:
+        """The same video as a fresh torrent (`SwarmControl.fresh_variant`): the same file on
+        disk, so every byte check still compares with the source file."""
+        return dataclasses.replace(self, info_hash=info_hash, magnet=magnet, label=f"a fresh copy of {self.label}")
 
     def positions(self) -> dict[str, int]:
         """Names usable in range expressions: size, last, middle, piece."""

@@ -44,6 +44,23 @@ def has_status(*codes: int) -> HasStatus:
     return HasStatus(codes)
 
 
+class Answered(BaseMatcher[Exchange]):
+    """Any HTTP status at all: a hang, a reset or a refused connection is none."""
+
+    def _matches(self, item: Exchange) -> bool:
+        return item.status is not None
+
+    def describe_to(self, description: Description) -> None:
+        description.append_text("an HTTP answer")
+
+    def describe_mismatch(self, item: Exchange, description: Description) -> None:
+        description.append_text(exchange_line(item))
+
+
+def answered() -> Answered:
+    return Answered()
+
+
 class HasHeader(BaseMatcher[Exchange]):
     def __init__(self, name: str, value: str | None, contains: bool = False) -> None:
         self.name, self.value, self.contains = name, value, contains

@@ -41,6 +41,7 @@ class Run:
     scenarios: list[dict]
     wall_seconds: float | None
     exit_status: int | None
+    skipped: str = ""               # why the row was not run (e.g. no checkout of the backend configured)
 
 
 def load_runs(runs_dir: Path) -> list[Run]:
@@ -51,6 +52,12 @@ def load_runs(runs_dir: Path) -> list[Run]:
         meta = json.loads(meta_file.read_text()) if meta_file.exists() else {}
         runs.append(Run(grades.parent.name, data["target"], data["contract"], data["provider"], data["counts"],
                         data["scenarios"], meta.get("wall_seconds"), meta.get("exit_status")))
+    graded = {run.label for run in runs}
+    for meta_file in sorted(runs_dir.glob("*/run.json")):
+        meta = json.loads(meta_file.read_text())
+        if meta.get("skipped") and meta_file.parent.name not in graded:
+            runs.append(Run(meta_file.parent.name, meta.get("target", meta_file.parent.name), "–", "–", {}, [],
+                            None, None, skipped=meta["skipped"]))
     order = ["reference", "range-server"]
     runs.sort(key=lambda r: (order.index(r.target) if r.target in order else len(order), r.label))
     return runs
@@ -81,7 +88,8 @@ def cell(run: Run, feature: str, scenario: str) -> dict | None:
 def to_json(runs: list[Run]) -> dict:
     return {
         "targets": [{"label": r.label, "target": r.target, "contract": r.contract, "provider": r.provider,
-                     "counts": r.counts, "wall_seconds": r.wall_seconds} for r in runs],
+                     "counts": r.counts, "wall_seconds": r.wall_seconds, **({"skipped": r.skipped} if r.skipped else {})}
+                    for r in runs],
         "scenarios": [{"feature": f, "scenario": s, "clauses": c,
                        "grades": {r.label: (cell(r, f, s) or {}).get("grade") for r in runs}}
                       for f, s, c in rows(runs)],
@@ -92,11 +100,15 @@ def to_markdown(runs: list[Run], detail_rows: bool = True) -> str:
     head = "| target | provider | contract | " + " | ".join(GRADES) + " | wall time |"
     lines = [head, "|" + "---|" * (len(GRADES) + 4)]
     for r in runs:
+        if r.skipped:
+            lines.append(f"| {r.label} | – | – | skipped: {r.skipped.replace('|', '/')} |" + " |" * len(GRADES))
+            continue
         wall = f"{r.wall_seconds:.0f} s" if r.wall_seconds is not None else "–"
         lines.append(f"| {r.label} | {r.provider} | {r.contract} | "
                      + " | ".join(str(r.counts.get(g, 0)) for g in GRADES) + f" | {wall} |")
     if not detail_rows:
         return "\n".join(lines) + "\n"
+    runs = [r for r in runs if not r.skipped]
     lines += ["", "| feature | scenario | clauses | " + " | ".join(r.label for r in runs) + " |",
               "|" + "---|" * (len(runs) + 3)]
     for feature, scenario, clauses in rows(runs):
@@ -107,6 +119,8 @@ def to_markdown(runs: list[Run], detail_rows: bool = True) -> str:
 
 
 def to_html(runs: list[Run]) -> str:
+    summary = _summary_table(runs)
+    runs = [r for r in runs if not r.skipped]      # a skipped row has no scenarios
     out = ["<!doctype html><meta charset='utf-8'><title>swarmspec conformance matrix</title>",
            "<style>body{font:14px sans-serif;margin:1.5em}table{border-collapse:collapse}"
            "td,th{border:1px solid #bbb;padding:3px 6px;vertical-align:top}th{background:#eee}"
@@ -116,7 +130,7 @@ def to_html(runs: list[Run]) -> str:
            "Grades: strict (meets swarmspec's contract), non-strict (RFC 9110 allows it, swarmspec's contract is "
            "stricter), failed (an RFC MUST/SHOULD is broken, wrong bytes, 5xx or a hang), unimplemented (the "
            "target lacks the capability), informational (figures).</p>",
-           "<h2>Summary</h2>", _summary_table(runs), "<h2>Scenarios</h2><table><tr><th>feature</th><th>scenario"
+           "<h2>Summary</h2>", summary, "<h2>Scenarios</h2><table><tr><th>feature</th><th>scenario"
            "</th><th>clauses</th>" + "".join(f"<th>{html.escape(r.label)}</th>" for r in runs) + "</tr>"]
     details = []
     for index, (feature, scenario, clauses) in enumerate(rows(runs)):
@@ -147,11 +161,41 @@ def _summary_table(runs: list[Run]) -> str:
     head = "".join(f"<th>{g}</th>" for g in GRADES)
     body = []
     for r in runs:
+        if r.skipped:
+            body.append(f"<tr><td>{html.escape(r.label)}</td><td colspan='{len(GRADES) + 3}'>skipped: "
+                        f"{html.escape(r.skipped)}</td></tr>")
+            continue
         wall = f"{r.wall_seconds:.0f} s" if r.wall_seconds is not None else "–"
         body.append(f"<tr><td>{html.escape(r.label)}</td><td>{r.provider}</td><td>{r.contract}</td>"
                     + "".join(f"<td>{r.counts.get(g, 0)}</td>" for g in GRADES) + f"<td>{wall}</td></tr>")
     return (f"<table><tr><th>target</th><th>provider</th><th>contract</th>{head}<th>wall time</th></tr>"
             + "".join(body) + "</table>")
+
+
+def figures_markdown(runs: list[Run], runs_dir: Path) -> str:
+    """The figures of the informational (budget) scenarios, target by target, from each
+    run's figures.json, plus the stall detector's longest pause over every stream exchange."""
+    measured = {}
+    for run in runs:
+        path = runs_dir / run.label / "figures.json"
+        measured[run.label] = json.loads(path.read_text()) if path.exists() else {"scenarios": {}, "stalls": {}}
+    keys: dict[tuple[str, str], None] = {}
+    for run in runs:
+        informational = {item["scenario"] for item in run.scenarios if item["grade"] == "informational"}
+        for scenario, values in measured[run.label]["scenarios"].items():
+            if scenario in informational:
+                keys.update({(scenario.strip(), name): None for name in values})
+    if not keys:
+        return ""
+    lines = ["| scenario | figure | " + " | ".join(r.label for r in runs) + " |", "|" + "---|" * (len(runs) + 2)]
+    for scenario, name in keys:
+        values = [next((v.get(name) for s, v in measured[r.label]["scenarios"].items() if s.strip() == scenario), None)
+                  for r in runs]
+        lines.append(f"| {scenario} | {name} | " + " | ".join("–" if v is None else f"{v:g}" for v in values) + " |")
+    stall = "longest pause between two body chunks (s)"
+    lines.append(f"| every stream exchange of the run | {stall} | "
+                 + " | ".join(str(measured[r.label]["stalls"].get(stall, "–")) for r in runs) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def violations(runs: list[Run], required: set[str]) -> list[str]:
@@ -190,11 +234,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "matrix.json").write_text(json.dumps(to_json(runs), indent=2))
-    (args.out / "matrix.md").write_text(to_markdown(runs))
+    figures = figures_markdown(runs, args.runs)
+    (args.out / "matrix.md").write_text(to_markdown(runs) + (f"\n## Figures\n\n{figures}" if figures else ""))
     (args.out / "index.html").write_text(to_html(runs))
     if args.readme:
         update_readme(args.readme, runs)
     print(to_markdown(runs, detail_rows=False))
+    if figures:
+        print(figures)
     print(f"matrix: {args.out / 'index.html'}")
     problems = violations(runs, set(filter(None, args.require.split(","))))
     for problem in problems:

@@ -8,7 +8,7 @@ import json
 import platform
 from pathlib import Path
 
-from infra.suite import redact
+from infra.suite import lint, redact
 from infra.suite.http import Exchange
 
 try:
@@ -37,11 +37,24 @@ CATEGORIES = [
 
 
 def attach_exchange(exchange: Exchange) -> None:
-    if allure is None:
+    """The exchange (JSON) and httplint's notes on it, under the step that made it.
+
+    Only while an Allure report is being written (behave's Allure formatter): without one
+    there is nowhere to attach, and linting every body costs about a fifth of a run."""
+    if allure is None or _current_allure_test() is None:
         return
     timing = exchange.elapsed * 1000 if exchange.elapsed is not None else float("nan")
     name = f"{exchange.label} → {exchange.status or exchange.error} ({timing:.0f} ms)"
     allure.attach(json.dumps(exchange.summary(), indent=2), name=name, attachment_type=AttachmentType.JSON)
+    try:
+        notes = lint.lint(exchange)
+    except Exception as exc:   # the linter's own failure is reported, never mistaken for a clean answer
+        allure.attach(f"httplint failed on {exchange.label}: {exc.__class__.__name__}: {exc}",
+                      name=f"httplint: {exchange.label} (linter error)", attachment_type=AttachmentType.TEXT)
+        return
+    errors, warnings = len(lint.problems(notes, lint.ERROR)), len(lint.problems(notes, lint.WARNING))
+    allure.attach(lint.report(exchange, notes), name=f"httplint: {exchange.label} ({errors} errors, {warnings} warnings)",
+                  attachment_type=AttachmentType.TEXT)
 
 
 def attach_text(name: str, text: str) -> None:
@@ -52,6 +65,21 @@ def attach_text(name: str, text: str) -> None:
 def attach_json(name: str, value: object) -> None:
     if allure is not None:
         allure.attach(json.dumps(value, indent=2), name=name, attachment_type=AttachmentType.JSON)
+
+
+def attach_player(player) -> None:
+    """What a browser scenario's player did: the Range headers the browser sent (and its
+    preflights), the player's event timeline and a screenshot of the page."""
+    if allure is None:
+        return
+    evidence = player.evidence()
+    attach_text("browser: Range headers sent", "\n".join(evidence["ranges_sent"]) or "(no media or fetch request)")
+    attach_json("browser: requests (media, fetch, preflights)", evidence["requests"])
+    attach_json("browser: player event timeline", player.timeline())
+    try:
+        allure.attach(player.screenshot(), name="browser: screenshot", attachment_type=AttachmentType.PNG)
+    except Exception as exc:   # a crashed page: say so instead of failing the clean-up
+        attach_text("browser: no screenshot", f"{exc.__class__.__name__}: {exc}")
 
 
 def label_grade(grade: str, deviations: list[str]) -> None:
@@ -89,11 +117,29 @@ def write_results_metadata(results_dir: Path, properties: dict[str, str]) -> Non
     (results_dir / "categories.json").write_text(json.dumps(CATEGORIES, indent=2))
 
 
+def add_results_properties(results_dir: Path, properties: dict[str, str]) -> None:
+    """Properties learnt during the run (the browser's version), added to environment.properties."""
+    if not properties:
+        return
+    path = results_dir / "environment.properties"
+    known = {line.split("=", 1)[0] for line in path.read_text().splitlines()} if path.exists() else set()
+    with path.open("a") as out:
+        out.writelines(f"{key}={str(value).replace(chr(10), ' ')}\n" for key, value in sorted(properties.items())
+                       if key not in known)
+
+
+def attach_figures(results_dir: Path, measured: dict) -> None:
+    """The run's own figures in the report's Environment panel (each scenario's figures are
+    attached to the scenario): the stall detector's verdict over every stream exchange."""
+    stalls = measured["stalls"]
+    add_results_properties(results_dir, {f"figure.stalls.{key.replace(' ', '_')}": value for key, value in stalls.items()})
+
+
 def versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for package in ("behave", "libtorrent", "aiohttp", "requests", "PyHamcrest", "allure-behave"):
+    for package in ("behave", "libtorrent", "aiohttp", "requests", "PyHamcrest", "allure-behave", "httplint", "playwright"):
         try:
             out[package] = version(package)
         except PackageNotFoundError:

@@ -32,6 +32,15 @@ class ScenarioState:
     validator: str | None = None                       # an ETag or date the player holds (If-Range)
     last_watched_at: float | None = None               # monotonic time of the last stream read
     forgotten_at: float | None = None                  # monotonic time the backend was seen without the torrent
+    fresh: VideoRef | None = None                      # a fresh copy of a video the backend has never seen
+    first_byte_after: float | None = None              # seconds from handing over a magnet to the first body byte
+    probe: Any = None                                  # infra.suite.decoders.Probe of the stream
+    frames: tuple[Any, Any] | None = None              # decoders.Frame through the stream, from the local file
+    player: Any = None                                 # infra.suite.browser.BrowserPlayer (@browser scenarios)
+    playback: dict[str, Any] | None = None             # what the browser's player reported of playing
+    seek: dict[str, Any] | None = None                 # ... and of its last seek
+    fetched: list[dict[str, Any]] = field(default_factory=list)   # a fetch-based player's answers
+    swarm_rate: float | None = None                    # the seeder's upload limit, bytes/s (a slow swarm)
 
     def require_video(self) -> VideoRef:
         if self.video is None:

@@ -47,6 +47,14 @@ class SwarmControl:
             raise RuntimeError(f"seeder: {action} {info_hash} -> {exchange.status} {exchange.body[:200]!r}")
         return json.loads(exchange.body)
 
+    def set_upload_rate(self, client: Client, bytes_per_second: int) -> None:
+        """The seeder's upload limit (0: none): a slow swarm, on loopback too."""
+        exchange = client.request("PUT", f"{self.endpoints.seeder}/settings", json_body={"uploadRateLimit": bytes_per_second},
+                                  record=False, deadline=5, read_timeout=3)
+        if exchange.status != 200:
+            raise RuntimeError(f"seeder: PUT /settings uploadRateLimit={bytes_per_second} -> "
+                               f"{exchange.status or exchange.error} {exchange.body[:200]!r}\n{self.log_tail('seeder')}")
+
     def seeders_known_to_tracker(self, client: Client, info_hash: str) -> int:
         """How many seeders the tracker reports for this torrent (its scrape)."""
         url = tracker.scrape_url(self.endpoints.tracker, info_hash)
@@ -76,6 +84,36 @@ class SwarmControl:
         missing = [ref.name for ref in library.seeded() if ref.info_hash not in known]
         if missing:
             raise RuntimeError(f"the seeder does not seed {missing}")
+
+    def fresh_variant(self, client: Client, name: str) -> dict:
+        """A torrent no backend has ever seen, ready to stream: the seeder seeds a variant
+        of the catalog torrent `name` (the same bytes under a new info hash), the provider
+        adds it to the tracker's whitelist, and this returns once the tracker lists the
+        seeder for it. The seeder's description of it: {hash, magnetURI, variantOf, ...}."""
+        if self.provider is None:
+            raise NoControl("the suite attached to a running ecosystem; it cannot add a torrent to the tracker's "
+                            "whitelist")
+        exchange = client.request("POST", f"{self.endpoints.seeder}/torrents/{name}/variants")
+        if exchange.status != 201:
+            raise RuntimeError(f"seeder: POST /torrents/{name}/variants -> {exchange.status or exchange.error} "
+                               f"{exchange.body[:200]!r}\n{self.log_tail('seeder')}")
+        variant = json.loads(exchange.body)
+        self.provider.admit([variant["hash"]])
+        self.set_seeding(client, variant["hash"], True)     # announce now, not at the next re-announce
+        self.wait_until_tracker_knows(client, variant["hash"])
+        return variant
+
+    def remove_variant(self, info_hash: str) -> None:
+        """The seeder stops seeding a variant (the tracker keeps it whitelisted: harmless).
+        Its own client: it runs as a clean-up, after the scenario's client is closed."""
+        client = Client()
+        try:
+            exchange = client.request("DELETE", f"{self.endpoints.seeder}/torrents/{info_hash}", record=False)
+        finally:
+            client.close()
+        if exchange.status not in (204, 404):
+            raise RuntimeError(f"seeder: DELETE /torrents/{info_hash} -> {exchange.status or exchange.error} "
+                               f"{exchange.body[:200]!r}")
 
     def stop_seeding(self, client: Client, info_hash: str) -> None:
         self.set_seeding(client, info_hash, False)

@@ -6,6 +6,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from infra.ecosystem import clock
 from infra.suite.http import Client, Exchange
 from infra.suite.library import VideoRef
 from infra.suite.targets import Target
@@ -43,6 +44,16 @@ class Viewer:
     def play(self, video: VideoRef, range_header: str | None = None, method: str = "GET",
              read_limit: int | None = None, extra: dict[str, str] | None = None) -> Exchange:
         return self.get(self.target.stream_url(self.client, video), range_header, method, read_limit, extra)
+
+    def start(self, video: VideoRef, range_header: str | None = None) -> tuple[Exchange, float | None]:
+        """Play a torrent the target has not seen yet: the answer, and the seconds from handing
+        the target its magnet (the stream flow: a POST that may wait for the metadata) to the
+        first body byte (None if none came). Only both together are a viewer's wait."""
+        handed_over = clock.monotonic()
+        exchange = self.play(video, range_header)
+        if exchange.first_byte_after is None:
+            return exchange, None
+        return exchange, exchange.started + exchange.first_byte_after - handed_over
 
     def together(self, jobs: list[tuple[str, str | None, int | None]]) -> list[Exchange]:
         """Many viewers at once: (url, Range, read_limit) each, released together by a barrier.

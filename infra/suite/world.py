@@ -8,11 +8,17 @@ from pathlib import Path
 from infra.config import Settings
 from infra.ecosystem.endpoints import Endpoints
 from infra.ecosystem import clock
+from infra.suite.browser.session import BrowserSession
+from infra.suite.figures import StallWatch
 from infra.suite.grading import Contract, GradeBook
 from infra.suite.library import Library
 from infra.suite.swarm_control import SwarmControl
 from infra.suite.targets import Target
 from infra.ecosystem.waits import NotReady, Wait
+
+
+#: -D options that start your backend inside the ecosystem (infra.ecosystem.user_backend).
+BACKEND_OPTIONS = ("backend_command", "backend_env", "backend_image", "backend_health")
 
 
 @dataclass(frozen=True)
@@ -24,10 +30,11 @@ class RunOptions:
     endpoints: str | None = None        # attach to the ecosystem described by this file
     backend_url: str | None = None      # send the backend's requests to another URL
     contract: str | None = None         # strict | rfc9110; None: the target's default
+    backend: dict[str, str] = field(default_factory=dict)   # backend_command, _env, _image, _health: your backend
 
     @classmethod
     def from_userdata(cls, userdata) -> "RunOptions":
-        known = ("target", "ecosystem", "endpoints", "backend_url", "contract")
+        known = ("target", "ecosystem", "endpoints", "backend_url", "contract", *BACKEND_OPTIONS)
         unknown = set(userdata) - {*known, "provider"}
         if unknown:
             raise ValueError(f"unknown -D option(s) {sorted(unknown)}; known: {', '.join(known)}")
@@ -40,6 +47,7 @@ class RunOptions:
             endpoints=userdata.get("endpoints") or None,
             backend_url=userdata.get("backend_url") or None,
             contract=contract,
+            backend={name: userdata[name] for name in BACKEND_OPTIONS if userdata.get(name)},
         )
 
 
@@ -52,6 +60,8 @@ class World:
     target: Target
     swarm: SwarmControl
     notes: dict[str, object] = field(default_factory=dict)   # figures for the performance report
+    browser: BrowserSession = field(default_factory=BrowserSession)   # launched by the first @browser scenario
+    stalls: StallWatch = field(default_factory=StallWatch)   # the longest body pause over every stream exchange
     grades: GradeBook = field(init=False)
 
     def __post_init__(self) -> None:

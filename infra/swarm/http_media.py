@@ -35,11 +35,17 @@ VIDEO_EXTENSIONS = {".mp4", ".m4v", ".mkv", ".webm", ".avi", ".mov", ".ts", ".og
 BYTES_SENT = web.RequestKey("bytes_sent", int)   # for the access log
 CLIENT_LEFT = web.RequestKey("client_left", bool)
 
+#: On every answer: who may read it and which headers a player on another origin may see.
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": "Content-Range, Content-Length, Accept-Ranges, ETag, Last-Modified",
+}
+#: Only on the answer to a preflight: the Fetch standard reads them nowhere else, and a
+#: linter (httplint's CORS_PREFLIGHT_ONLY) rightly flags them on an ordinary answer.
+PREFLIGHT_HEADERS = {
+    **CORS_HEADERS,
     "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
     "Access-Control-Allow-Headers": "Range, If-Range, Authorization, Content-Type",
-    "Access-Control-Expose-Headers": "Content-Range, Content-Length, Accept-Ranges, ETag, Last-Modified",
     "Access-Control-Max-Age": "600",
 }
 
@@ -73,7 +79,7 @@ _BOUNDARY_KEY = secrets.token_bytes(32)
 
 def preflight() -> web.Response:
     """204 to a CORS preflight: a browser player asks before sending Range or Authorization."""
-    return web.Response(status=204, headers=CORS_HEADERS)
+    return web.Response(status=204, headers=PREFLIGHT_HEADERS)
 
 
 def decide(request: web.Request, rep: Representation) -> ranges.Decision:

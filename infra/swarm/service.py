@@ -11,6 +11,7 @@ import sys
 from typing import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 
 def base_parser(description: str) -> argparse.ArgumentParser:
@@ -21,6 +22,22 @@ def base_parser(description: str) -> argparse.ArgumentParser:
     return parser
 
 
+class MalformedRequestsAreOneLine(logging.Filter):
+    """aiohttp logs every request it cannot parse as an ERROR with a 20-line traceback
+    (and the offending bytes). That is the client's mistake, answered 400, not a server
+    error -- and a hostile client could fill the disk with it. Said in one INFO line,
+    with the reason and without the request's bytes (they may carry a token)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError) and 400 <= (exc.code or 0) < 500:
+            reason = (exc.message or "").strip().split(":", 1)[0] if exc.message else ""
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg, record.args = "refused a malformed request (%s %s)", (exc.code, reason[:80])
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 def setup_logging(name: str) -> logging.Logger:
     logging.basicConfig(
         stream=sys.stdout,
@@ -28,6 +45,7 @@ def setup_logging(name: str) -> logging.Logger:
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    logging.getLogger("aiohttp.server").addFilter(MalformedRequestsAreOneLine())
     return logging.getLogger(name)
 
 

@@ -86,6 +86,22 @@ def describe(torrent_file: Path, seeded: bool = True) -> TorrentInfo:
     )
 
 
+#: The info-dict key a variant's nonce goes in: private trackers' `source` field, which
+#: every client keeps in the info dict (and so in the info hash) and otherwise ignores.
+VARIANT_KEY = b"source"
+
+
+def variant(torrent_file: Path, nonce: str) -> lt.torrent_info:
+    """The same torrent (same files, pieces and piece hashes: the same bytes on disk) under
+    a new info hash: the info dict gains ``source = nonce``. A backend has never seen a
+    variant made with a new nonce, so its first byte is a true first byte."""
+    if not nonce:
+        raise ValueError("a variant needs a non-empty nonce")
+    entry = lt.bdecode(torrent_file.read_bytes())
+    entry[b"info"][VARIANT_KEY] = nonce.encode()
+    return lt.torrent_info(entry)
+
+
 def make_unseeded(work_dir: Path, cache_dir: Path, size: int = 3 * 1024 * 1024,
                   piece_size: int = PIECE_SIZE) -> TorrentInfo:
     """A valid torrent for content that no peer has: created from pseudo-random bytes

@@ -8,9 +8,10 @@ blessed with ``-A``.
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
-from urllib.parse import quote_from_bytes
+from urllib.parse import quote_from_bytes, urlsplit, urlunsplit
 
 INSTALL_HINT = "opentracker is not installed: apt-get install opentracker (Debian/Ubuntu package 'opentracker')"
 
@@ -33,8 +34,32 @@ def write_whitelist(path: Path, info_hashes: list[str]) -> None:
     tmp.replace(path)
 
 
+def add_to_whitelist(path: Path, info_hashes: list[str]) -> None:
+    """Add info hashes to an existing whitelist, rewriting the file in place: a Docker
+    tracker sees the whitelist through a bind mount of that one file, which would keep
+    showing the old file after an atomic rename. opentracker reads it again on SIGHUP
+    (after this returns), so it never sees a half-written file."""
+    bad = [h for h in info_hashes if not re.fullmatch(r"[0-9a-fA-F]{40}", h)]
+    if bad:
+        raise ValueError(f"not a v1 info hash (40 hex digits): {bad}")
+    with path.open("r+") as file:
+        known = {line.strip().lower() for line in file if line.strip()}
+        wanted = known | {h.lower() for h in info_hashes}
+        if wanted == known:
+            return
+        file.seek(0)
+        file.write("".join(f"{h}\n" for h in sorted(wanted)))
+        file.truncate()
+
+
 def announce_url(base: str) -> str:
     return f"{base}/announce"
+
+
+def udp_twin(announce: str) -> str:
+    """opentracker answers UDP on its HTTP port: the same tracker as a udp:// URL."""
+    parts = urlsplit(announce)
+    return urlunsplit(("udp", parts.netloc, parts.path, "", ""))
 
 
 def stats_url(base: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -103,16 +104,38 @@ def _unauthorized(message: str) -> web.Response:
     return response
 
 
+def _bad_request(message: str, **extra) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text=json.dumps({"error": message, **extra}), content_type="application/json")
+
+
 async def _json_body(request: web.Request) -> dict:
+    """The body as a JSON object, or 400. Hostile bodies are 400 too: bytes that are not
+    text in the declared charset (or a charset nobody knows), nesting deeper than the
+    parser's recursion limit."""
     try:
         body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise web.HTTPBadRequest(text=json.dumps({"error": "request body must be JSON"}),
-                                 content_type="application/json") from None
+    except (ValueError, UnicodeDecodeError, LookupError):     # ValueError includes JSONDecodeError
+        raise _bad_request("request body must be JSON") from None
+    except RecursionError:
+        raise _bad_request("request body is nested too deeply") from None
     if not isinstance(body, dict):
-        raise web.HTTPBadRequest(text=json.dumps({"error": "request body must be a JSON object"}),
-                                 content_type="application/json")
+        raise _bad_request("request body must be a JSON object")
     return body
+
+
+def _text_field(body: dict, name: str) -> str | None:
+    """An optional string field: null or a string of valid Unicode (JSON can carry lone
+    surrogates, which no database or log can store), else 400 naming the field."""
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _bad_request(f"{name} must be a string", field=name)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _bad_request(f"{name} is not valid Unicode (a lone surrogate)", field=name) from None
+    return value
 
 
 routes = web.RouteTableDef()
@@ -143,10 +166,10 @@ async def create_source(request: web.Request) -> web.Response:
     except InvalidMagnet as exc:
         return json_error(400, str(exc), field="magnetUri")
     size = body.get("size")
-    if size is not None and (not isinstance(size, int) or size < 0):
-        return json_error(400, "size must be a non-negative integer", field="size")
-    source = request.app[STORE].add(magnet, info_hash, body.get("quality"), body.get("resolution"),
-                                    size, body.get("videoCodec"))
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or not 0 <= size < 2**63):
+        return json_error(400, "size must be a non-negative integer below 2**63", field="size")
+    quality, resolution, codec = (_text_field(body, name) for name in ("quality", "resolution", "videoCodec"))
+    source = request.app[STORE].add(magnet, info_hash, quality, resolution, size, codec)
     return web.json_response(source.to_json(), status=201)
 
 
@@ -166,7 +189,8 @@ async def stream_token(request: web.Request) -> web.Response:
     lifetime = None
     if request.can_read_body:
         lifetime = (await _json_body(request)).get("expiresIn")
-        if lifetime is not None and (not isinstance(lifetime, (int, float)) or lifetime <= 0):
+        if lifetime is not None and (isinstance(lifetime, bool) or not isinstance(lifetime, (int, float))
+                                     or not math.isfinite(lifetime) or lifetime <= 0):
             return json_error(400, "expiresIn must be a positive number of seconds", field="expiresIn")
     token, ttl = request.app[TOKENS].stream_token(source.id, source.infoHash, lifetime)
     return web.json_response({"token": token, "expiresIn": ttl,

@@ -79,6 +79,8 @@ def parse_magnet(magnet: str) -> lt.add_torrent_params:
         raise InvalidMagnet("magnetUri must be a magnet: URI")
     try:
         params = lt.parse_magnet_uri(magnet)
+    except UnicodeEncodeError:
+        raise InvalidMagnet("magnetUri is not valid Unicode (a lone surrogate)") from None
     except RuntimeError as exc:
         raise InvalidMagnet(f"invalid magnet URI: {exc}") from exc
     if params.info_hashes.v1.is_all_zeros():
@@ -138,6 +140,9 @@ class Engine:
 
     # -- torrents ---------------------------------------------------------------------
 
+    def save_path(self, info_hash: str) -> Path:
+        return self.download_dir / info_hash
+
     async def add(self, magnet: str) -> ActiveTorrent:
         """The active torrent for this magnet, added (and announced) if needed."""
         params = parse_magnet(magnet)
@@ -154,7 +159,10 @@ class Engine:
                 self._removing.pop(info_hash, None)
         active = self.torrents.get(info_hash)
         if active is None:
-            params.save_path = str(self.download_dir)
+            # A folder per torrent: two torrents may hold files of the same name (a variant
+            # of a video: the same bytes under a new info hash), and removing one with its
+            # files must not delete what the other is streaming.
+            params.save_path = str(self.save_path(info_hash))
             params.trackers = list(dict.fromkeys(list(params.trackers) + self.trackers))
             params.flags &= ~lt.torrent_flags.auto_managed
             params.flags &= ~lt.torrent_flags.paused

@@ -6,7 +6,9 @@
 //
 //   node server.js --host 127.0.0.1 --port <control> --stream-port <stream>
 //                  [--tracker <announce url>]... [--run-id X] [--metadata-timeout 30]
-//                  [--data-dir DIR]
+//                  [--data-dir DIR] [--public-url URL]
+// --public-url: the base of the stream URLs it answers (default http://<host>:<stream port>),
+// for a server reached through another address (a container's published port).
 // Control API (JSON): GET /health, POST /streams {"magnetUri"}, GET /streams,
 // GET /streams/<infoHash>, DELETE /streams/<infoHash>. See README.md.
 import fs from 'node:fs'
@@ -26,14 +28,15 @@ function parseArgs (argv, env) {
     trackers: env.BACKEND_TRACKER ? env.BACKEND_TRACKER.split(',').filter(Boolean) : [],
     runId: env.BACKEND_RUN_ID || '',
     metadataTimeout: env.BACKEND_METADATA_TIMEOUT || '30',
-    dataDir: env.BACKEND_DATA_DIR || ''
+    dataDir: env.BACKEND_DATA_DIR || '',
+    publicUrl: env.BACKEND_PUBLIC_URL || ''
   }
-  const names = { '--host': 'host', '--port': 'port', '--stream-port': 'streamPort', '--tracker': 'trackers', '--run-id': 'runId', '--metadata-timeout': 'metadataTimeout', '--data-dir': 'dataDir' }
+  const names = { '--host': 'host', '--port': 'port', '--stream-port': 'streamPort', '--tracker': 'trackers', '--run-id': 'runId', '--metadata-timeout': 'metadataTimeout', '--data-dir': 'dataDir', '--public-url': 'publicUrl' }
   let trackersFromArgs = false
   for (let i = 0; i < argv.length; i++) {
     let [flag, value] = argv[i].split(/=(.*)/s)
     if (flag === '-h' || flag === '--help') {
-      console.log('usage: node server.js --host H --port P --stream-port S [--tracker URL]... [--run-id X] [--metadata-timeout SECONDS] [--data-dir DIR]')
+      console.log('usage: node server.js --host H --port P --stream-port S [--tracker URL]... [--run-id X] [--metadata-timeout SECONDS] [--data-dir DIR] [--public-url URL]')
       process.exit(0)
     }
     const key = names[flag]
@@ -57,6 +60,12 @@ function parseArgs (argv, env) {
   }
   opts.metadataTimeout = Number(opts.metadataTimeout)
   if (!(opts.metadataTimeout > 0)) throw new Error('bad --metadata-timeout')
+  if (opts.publicUrl) {
+    let url
+    try { url = new URL(opts.publicUrl) } catch (_) { url = null }
+    if (!url || !/^https?:$/.test(url.protocol) || url.search || url.hash) throw new Error(`bad --public-url ${opts.publicUrl}: an http(s) URL without query or fragment`)
+    opts.publicUrl = opts.publicUrl.replace(/\/+$/, '')
+  }
   return opts
 }
 
@@ -143,7 +152,7 @@ function mainFile (torrent) {
 }
 
 function streamUrlOf (file) {
-  return `http://${urlHostPort(streamServer.address().port)}${file.streamURL}`
+  return `${opts.publicUrl || `http://${urlHostPort(streamServer.address().port)}`}${file.streamURL}`
 }
 
 function describe (entry) {
@@ -343,4 +352,4 @@ try {
   log(`error: ${err.message}`)
   process.exit(1)
 }
-log(`webtorrent ${WebTorrent.VERSION} on node ${process.version}: control http://${urlHostPort(control.address().port)} streaming http://${urlHostPort(streamServer.address().port)}/webtorrent/ ; data ${dataDir}; trackers ${opts.trackers.join(',') || '(from magnets)'}; metadata timeout ${opts.metadataTimeout} s`)
+log(`webtorrent ${WebTorrent.VERSION} on node ${process.version}: control http://${urlHostPort(control.address().port)} streaming http://${urlHostPort(streamServer.address().port)}/webtorrent/${opts.publicUrl ? ` (stream URLs name ${opts.publicUrl})` : ''} ; data ${dataDir}; trackers ${opts.trackers.join(',') || '(from magnets)'}; metadata timeout ${opts.metadataTimeout} s`)

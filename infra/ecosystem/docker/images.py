@@ -24,6 +24,9 @@ from infra.ecosystem.docker.engine import DOCKER_DIR, EXIT_NO_ENGINE, DockerUnav
 BUILD_RUNTIME = DOCKER_DIR / "build-images.sh"
 IMAGE_REPO = "swarmspec"
 LABEL_CONTENT = "org.swarmspec.role.content-hash"
+#: Which checkout built a role image: a build removes superseded tags of its own checkout
+#: only, since other checkouts sharing the engine may be about to start containers of theirs.
+LABEL_CHECKOUT = "org.swarmspec.checkout"
 
 RUNTIME_BUILD_DEADLINE_S = 1800           # build-images.sh (debootstrap + wheels when cold)
 ROLE_BUILD_DEADLINE_S = 300               # one service-role image
@@ -101,7 +104,7 @@ def build_runtime_image(progress: bool = True) -> str:
 
 def build_role_image(client, role: str, runtime: str, progress: bool = True) -> str:
     """swarmspec/<role>:<content hash>, built unless it exists. Also tagged :latest (what
-    docker-compose.yml names); superseded hash tags are removed."""
+    docker-compose.yml names); superseded hash tags this checkout built are removed."""
     docker = sdk()
     runtime_id = client.images.get(runtime).id
     context, files_hash = role_context(role)
@@ -113,12 +116,18 @@ def build_role_image(client, role: str, runtime: str, progress: bool = True) -> 
     except docker.errors.ImageNotFound:
         _build(client, role, ref, tag, context, runtime, progress)
     client.images.get(ref).tag(repo, "latest")
-    for image in client.images.list(name=repo):
-        for old in image.tags:
-            if old not in (ref, f"{repo}:latest"):
-                with contextlib.suppress(docker.errors.APIError):
-                    client.images.remove(old, noprune=False)
+    for old in superseded(client.images.list(name=repo), ref, repo):
+        with contextlib.suppress(docker.errors.APIError):
+            client.images.remove(old, noprune=False)
     return ref
+
+
+def superseded(role_images, ref: str, repo: str, checkout: Path = PROJECT_ROOT) -> list[str]:
+    """The tags of a role's images that `ref` supersedes: built by this checkout (another
+    checkout's run on the same engine may be between its build and its containers), and
+    neither `ref` nor :latest."""
+    return [tag for image in role_images if (image.labels or {}).get(LABEL_CHECKOUT) == str(checkout)
+            for tag in image.tags if tag not in (ref, f"{repo}:latest")]
 
 
 def _build(client, role: str, ref: str, tag: str, context: bytes, runtime: str, progress: bool) -> None:
@@ -131,7 +140,7 @@ def _build(client, role: str, ref: str, tag: str, context: bytes, runtime: str, 
             fileobj=io.BytesIO(context), custom_context=True,
             dockerfile=dockerfile(role).relative_to(PROJECT_ROOT).as_posix(), tag=ref,
             buildargs={"RUNTIME_IMAGE": runtime}, rm=True, forcerm=True, pull=False, decode=True,
-            labels={LABEL_CONTENT: tag, "org.swarmspec.runtime": runtime})
+            labels={LABEL_CONTENT: tag, "org.swarmspec.runtime": runtime, LABEL_CHECKOUT: str(PROJECT_ROOT)})
         for chunk in stream:
             if "stream" in chunk:
                 output.append(chunk["stream"])
@@ -146,8 +155,20 @@ def _build(client, role: str, ref: str, tag: str, context: bytes, runtime: str, 
     say(progress, f"built {ref} in {deadline.elapsed():.1f}s")
 
 
-def build_images(client, progress: bool = True) -> dict[str, str]:
-    """The runtime image (build-images.sh), then one image per service role."""
+def require_node_modules(role: str, root: Path = PROJECT_ROOT) -> None:
+    """A role that copies a Node backend needs its node_modules installed on the host first:
+    containers cannot reach the npm registry."""
+    backend = root / "infra" / "backends" / role
+    if (backend / "package.json").is_file() and not (backend / "node_modules").is_dir():
+        raise ImageBuildFailed(f"{role}: {backend / 'node_modules'} is not installed on the host, and containers "
+                               f"cannot reach npm: run bash infra/backends/{role}/install.sh (or bash infra/setup.sh)")
+
+
+def build_images(client, progress: bool = True, extras: tuple[str, ...] = ()) -> dict[str, str]:
+    """The runtime image (build-images.sh), then one image per service role the run needs:
+    every service that is not optional, and the optional ones in `extras`."""
     runtime = build_runtime_image(progress)
-    roles = sorted({spec.image for spec in ecosystem.SERVICES if not spec.optional})
+    roles = sorted({spec.image for spec in ecosystem.start_order(extras)})
+    for role in roles:
+        require_node_modules(role)
     return {role: build_role_image(client, role, runtime, progress) for role in roles}

@@ -19,6 +19,7 @@ from pathlib import Path
 from infra.config import Settings
 from infra.ecosystem import clock, ports
 from infra.ecosystem import services as ecosystem
+from infra.ecosystem import credentials
 from infra.ecosystem.contract import DeclaredFaults, Fault
 from infra.ecosystem.docker import reaper
 from infra.ecosystem.docker.engine import DockerUnavailable, connect, ensure_engine, say, sdk
@@ -27,6 +28,9 @@ from infra.ecosystem.docker.layout import DockerLayout, alias, container_config,
 from infra.ecosystem.docker.reaper import LABEL_SERVICE, quietly, signals_deferred
 from infra.ecosystem.docker.service import DockerService, ServiceFailed
 from infra.ecosystem.endpoints import Endpoints
+from infra.ecosystem.watchdog import Watchdog, WatchedRun
+from infra.swarm import tracker
+from infra.ecosystem.user_backend import UserBackend
 
 __all__ = ["DockerProvider", "DockerUnavailable", "ServiceFailed", "start_waves"]
 
@@ -37,11 +41,12 @@ class NotSupportedHere(RuntimeError):
     """Asked for something this provider cannot run (not a missing engine: no SKIPPED)."""
 
 
-def start_waves() -> list[list[ecosystem.ServiceSpec]]:
-    """`ecosystem.start_order()` grouped: a wave starts once every earlier one is healthy."""
+def start_waves(extras: tuple[str, ...] = (), added: tuple[ecosystem.ServiceSpec, ...] = ()
+                ) -> list[list[ecosystem.ServiceSpec]]:
+    """`ecosystem.start_order(extras, added)` grouped: a wave starts once every earlier one is healthy."""
     level: dict[str, int] = {}
     waves: list[list[ecosystem.ServiceSpec]] = []
-    for spec in ecosystem.start_order():
+    for spec in ecosystem.start_order(extras, added):
         level[spec.name] = 1 + max((level[d] for d in spec.depends_on), default=-1)
         while len(waves) <= level[spec.name]:
             waves.append([])
@@ -49,7 +54,19 @@ def start_waves() -> list[list[ecosystem.ServiceSpec]]:
     return waves
 
 
-class DockerProvider(DeclaredFaults):
+def refuse_unpublishable(extras: tuple[str, ...]) -> None:
+    """NotSupportedHere for an optional service whose streaming ports cannot be published
+    ahead (peerflix opens one HTTP port per torrent, chosen at random): the suite on the
+    host could not reach its stream URLs."""
+    unpublishable = [name for name in extras if ecosystem.spec(name).stream_ports == "per-torrent"]
+    if unpublishable:
+        raise NotSupportedHere(
+            f"the docker provider cannot run {', '.join(unpublishable)}: it opens one HTTP port per torrent, chosen "
+            f"at random, which cannot be published on the host ahead; judge it with the local provider "
+            f"(-D ecosystem=local)")
+
+
+class DockerProvider(DeclaredFaults, WatchedRun):
     name = "docker"
     faults = frozenset({Fault.KILL, Fault.RESTART, Fault.PAUSE, Fault.DISCONNECT})
 
@@ -67,6 +84,9 @@ class DockerProvider(DeclaredFaults):
         self.images: dict[str, str] = {}
         self.endpoints: Endpoints | None = None
         self.timings: dict[str, float] = {}
+        self.watchdog: Watchdog | None = None
+        self.prepared = None
+        self.user: UserBackend | None = None
 
     # -- up -----------------------------------------------------------------------------
 
@@ -75,16 +95,24 @@ class DockerProvider(DeclaredFaults):
         wave healthy before the next. On any failure (Ctrl-C included) everything of the
         run is removed before the error propagates."""
         started = clock.monotonic()
-        if self.settings.extras:
-            raise NotSupportedHere(f"the docker provider does not run the third-party backends yet "
-                                    f"({', '.join(self.settings.extras)}): use the local provider for them")
+        refuse_unpublishable(self.settings.extras)
+        self.user = UserBackend.from_settings(self.settings)
+        if self.user is not None and not self.user.image:
+            raise NotSupportedHere("backend_command starts a process, which the local provider runs; "
+                                   "under docker give your backend as an image: -D backend_image=IMAGE")
         ensure_engine(self.progress)
         self.client = connect()
+        # Containers outlive a killed owner: the watchdog removes them (and the run's data) then.
+        self.watchdog = Watchdog(self.run_id, self.settings.stop_timeout, self.settings.logs_dir / "watchdog.log",
+                                 self.settings.run_dir)
+        self.watchdog.docker_run(self.run_id)
+        for path in reaper.run_data_dirs(self.settings, self.run_id):
+            self.watchdog.path(path)
         self.cleanup_stale(self.settings, self.client, self.progress)
-        self.images = self._timed("images_s", build_images, self.client, self.progress)
+        self.images = self._timed("images_s", build_images, self.client, self.progress, self.settings.extras)
         from infra.ecosystem.prepare import prepare
 
-        prepared = self._timed("prepare_s", prepare, self.settings, progress=self.progress)
+        prepared = self.prepared = self._timed("prepare_s", prepare, self.settings, progress=self.progress)
         try:
             self._timed("containers_s", self._start_all, prepared)
         except BaseException:
@@ -112,7 +140,9 @@ class DockerProvider(DeclaredFaults):
             self._create_network()
         paths = host_paths(self.settings, prepared, self.run_id)
         paths["backend-data"].mkdir(parents=True, exist_ok=True)
-        for wave in start_waves():
+        paths["credentials"].parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        credentials.write(paths["credentials"], prepared.admin)
+        for wave in start_waves(self.settings.extras, (self.user.spec(),) if self.user else ()):
             for spec in wave:
                 with signals_deferred():
                     self._start_container(spec, paths)
@@ -149,14 +179,15 @@ class DockerProvider(DeclaredFaults):
         something took the chosen one meanwhile."""
         docker = sdk()
         address = fixed_address(self.subnet, spec.name)
-        image = self.images[spec.image]
+        image = spec.user.image if spec.user is not None else self.images[spec.image]
         for attempt in range(PORT_ATTEMPTS):
             host_port = ports.free_port("127.0.0.1")
+            stream_host_port = ports.free_port("127.0.0.1") if spec.stream_ports == "fixed" else None
             container = self.client.containers.create(
                 image, labels={**self.labels, LABEL_SERVICE: spec.name},
                 networking_config={self.network_name: self.client.api.create_endpoint_config(
                     aliases=[alias(spec.name)], ipv4_address=address)},
-                **container_config(spec, self.layout, self.settings, paths, host_port))
+                **container_config(spec, self.layout, self.settings, paths, host_port, stream_host_port))
             service = DockerService(spec, container, self.network, host_port, address, self.settings, image)
             self.services[spec.name] = service
             try:
@@ -172,6 +203,12 @@ class DockerProvider(DeclaredFaults):
     def service(self, name: str) -> DockerService:
         return self.services[name]
 
+    def admit(self, info_hashes: list[str]) -> None:
+        """The tracker accepts these torrents from now on: added in place to the whitelist
+        its container mounts (one file), which it re-reads on SIGHUP."""
+        tracker.add_to_whitelist(self.prepared.whitelist, info_hashes)
+        self.services["tracker"].reload()
+
     # -- down ---------------------------------------------------------------------------
 
     def down(self) -> None:
@@ -179,6 +216,9 @@ class DockerProvider(DeclaredFaults):
         anything else labelled with this run. Idempotent."""
         if self.client is None:
             return
+        self._down_watched(self._remove_all)
+
+    def _remove_all(self) -> None:
         with signals_deferred():
             for service in reversed(list(self.services.values())):
                 with quietly():

@@ -24,7 +24,7 @@ from typing import Iterator
 
 from infra.config import Settings
 from infra.ecosystem.docker.engine import connect, say, sdk
-from infra.ecosystem.docker.layout import backend_data_dir
+from infra.ecosystem.docker.layout import backend_data_dir, secrets_dir
 
 LABEL_RUN = "swarmspec.run"
 LABEL_SERVICE = "swarmspec.service"
@@ -109,9 +109,14 @@ def remove_run(client, run_id: str) -> None:
             network.remove()
 
 
+def run_data_dirs(settings: Settings, run_id: str) -> tuple[Path, Path]:
+    """The run's host directories: the backend's SQLite, the secret files it mounts."""
+    return backend_data_dir(settings, run_id), secrets_dir(settings, run_id)
+
+
 def remove_run_data(settings: Settings, run_id: str) -> None:
-    """The run's host directory (the backend's SQLite)."""
-    shutil.rmtree(backend_data_dir(settings, run_id), ignore_errors=True)
+    for path in run_data_dirs(settings, run_id):
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def cleanup_stale(settings: Settings | None = None, client=None, progress: bool = True) -> list[str]:

@@ -10,6 +10,7 @@ The format is described in infra/suite/targets/README.md.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,8 @@ from infra.suite.targets.flows import Capture, Flow, Repeat, Step
 from infra.suite.targets.templates import NAME, Condition, TemplateError, strings_of, variables_of
 
 CREDENTIALS = frozenset({"credentials.email", "credentials.password"})
+#: `{services.catalog_service}`: the base URL of another service of the ecosystem (known at run time).
+SERVICE_VARIABLE = re.compile(r"services\.[a-z][a-z0-9_]*")
 VIDEO = frozenset({"magnet", "info_hash", "name", "size"})
 RESERVED = frozenset({"base", "status", "key", *VIDEO})
 STREAM_CREDENTIALS = ("header", "query", "cookie", "none")
@@ -145,7 +148,7 @@ class _Reader:
                 names = variables_of(template)
             except TemplateError as exc:
                 raise self.fail(key, str(exc)) from None
-            unknown = [name for name in names if name not in known]
+            unknown = [name for name in names if name not in known and not SERVICE_VARIABLE.fullmatch(name)]
             if unknown:
                 raise self.fail(key, f"{{{unknown[0]}}} in {template!r} is not a variable here "
                                      f"(known: {', '.join(sorted(known))})")

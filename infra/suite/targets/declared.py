@@ -2,7 +2,7 @@
 
 Per target it keeps what a person at a browser keeps: one cookie jar, the values the
 login captured (logged in again when its `ttl` passes), and, when the stream flow says
-``cache = "per-video"``, each video's stream once it was obtained (a source is created
+``cache = "per-video"``, each torrent's stream once it was obtained (a source is created
 once per run, a background job waited for once). The suite's named operations are thin
 wrappers over `operation`, so a backend implements one by declaring it, never by code.
 """
@@ -37,6 +37,7 @@ class DeclarativeTarget(Target):
         self.services = services
         self.default_contract = spec.default_contract
         self.credentials = dict(credentials)
+        self.service_urls = {f"services.{name}": url.rstrip("/") for name, url in urls.items() if url}
         self.clock = clock or clocks.SYSTEM
         self.jar = RequestsCookieJar()
         self._session: tuple[dict[str, object], float | None] | None = None   # login captures, renew at
@@ -48,7 +49,7 @@ class DeclarativeTarget(Target):
     # -- variables, session ---------------------------------------------------------------
 
     def _base_vars(self, email: str | None = None, password: str | None = None) -> dict[str, object]:
-        return {"base": self.base_url,
+        return {**self.service_urls, "base": self.base_url,
                 "credentials.email": email if email is not None else self.credentials.get("email"),
                 "credentials.password": password if password is not None else self.credentials.get("password")}
 
@@ -146,13 +147,13 @@ class DeclarativeTarget(Target):
         stream = self.spec.stream
         variables = {**self._vars(client), "magnet": video.magnet, "info_hash": video.info_hash,
                      "name": video.name, "size": video.size}
-        cached = self._streams.get(video.name) if stream.cache == "per-video" else None
+        cached = self._streams.get(video.info_hash) if stream.cache == "per-video" else None
         if cached is None:
             cached = self._runner(client, variables).run(stream.flow, variables).values
             if stream.key is not None:
                 cached["key"] = self._render("stream.key", stream.key, {**variables, **cached})
             if stream.cache == "per-video":
-                self._streams[video.name] = cached
+                self._streams[video.info_hash] = cached   # per torrent: a fresh copy has its own
         return {**variables, **cached}
 
     def stream_url(self, client: Client, video: VideoRef) -> str:

@@ -25,6 +25,7 @@ SHIPPED: dict[str, Path] = {
     "range-server": PROJECT_ROOT / "infra" / "swarm" / "range_server" / "target.toml",
     "webtorrent": PROJECT_ROOT / "infra" / "backends" / "webtorrent" / "target.toml",
     "peerflix": PROJECT_ROOT / "infra" / "backends" / "peerflix" / "target.toml",
+    "miauflix": PROJECT_ROOT / "infra" / "backends" / "miauflix" / "target.toml",   # needs your checkout
 }
 
 
@@ -68,6 +69,16 @@ def _python_target(name: str, urls: Mapping[str, str], credentials: dict[str, st
     if not isinstance(target, Target):
         raise TargetError(f"target {name!r}: {class_name}.create returned {target!r}, not a Target")
     return target
+
+
+def optional_services(target: str) -> tuple[str, ...]:
+    """The optional ecosystem services (bundled third-party backends) the target is, so
+    the ecosystem starts them only when that target is judged."""
+    from infra.ecosystem import services as ecosystem_services
+
+    path = SHIPPED.get(target) or (Path(target) if target.endswith(".toml") else None)
+    service = declarative.load(path).service if path else None
+    return (service,) if service in {s.name for s in ecosystem_services.SERVICES if s.optional} else ()
 
 
 def urls_of(endpoints: Endpoints) -> dict[str, str]:

@@ -76,9 +76,14 @@ def make_app(media_dir: Path, catalog: Catalog | None) -> web.Application:
 
     @routes.route("*", "/files/{path:.+}")
     async def files(request: web.Request) -> web.StreamResponse:
-        path = (media_dir / request.match_info["path"]).resolve()
-        if not path.is_relative_to(media_dir) or not path.is_file():
-            return service.json_error(404, f"no such file: {request.match_info['path']}")
+        name = request.match_info["path"]
+        try:
+            path = (media_dir / name).resolve()
+            found = path.is_relative_to(media_dir) and path.is_file()
+        except (ValueError, OSError):   # a NUL byte, a name longer than the filesystem allows
+            found = False
+        if not found:
+            return service.json_error(404, f"no such file: {name[:200]!r}")
         return await serve(request, path)
 
     app = web.Application()

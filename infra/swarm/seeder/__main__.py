@@ -4,7 +4,11 @@ GET  /health                  {"status", "seedingTorrents", "knownHashes", "anno
                               every seeded torrent has been announced to the tracker
 GET  /torrents                [{name, hash, magnetURI, size, files, seeded, paused, ...}]
 POST /torrents/{hash}/pause   stop seeding one torrent (peers are disconnected)
-POST /torrents/{hash}/resume  seed it again
+POST /torrents/{hash}/resume  seed it again (and announce it at once)
+POST /torrents/{name or hash}/variants
+                              201 {hash, magnetURI, variantOf, ...}: seed a fresh variant, the same
+                              bytes under a new info hash (the tracker must be told of it: whitelist)
+DELETE /torrents/{hash}       stop seeding a variant (409 for a catalog torrent)
 GET  /settings, PUT /settings {"uploadRateLimit": bytes_per_second}  (0 = unlimited)
 """
 
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from pathlib import Path
 
 from aiohttp import web
@@ -29,7 +34,7 @@ def make_app(swarm: Swarm) -> web.Application:
 
     @routes.get("/health")
     async def health(request: web.Request) -> web.Response:
-        seeding = swarm.seeding()
+        seeding = swarm.catalog_seeding()
         ready = all(s.announced for s in seeding)
         body = {
             "status": "healthy" if ready else "starting",
@@ -64,6 +69,28 @@ def make_app(swarm: Swarm) -> web.Application:
     async def resume(request: web.Request) -> web.Response:
         return await set_paused(request, False)
 
+    @routes.post("/torrents/{key}/variants")
+    async def add_variant(request: web.Request) -> web.Response:
+        key = request.match_info["key"]
+        try:
+            seed = swarm.add_variant(key)
+        except KeyError:
+            return service.json_error(404, f"no catalog torrent named or hashed {key!r}")
+        except ValueError as exc:
+            return service.json_error(409, str(exc))
+        return web.json_response(swarm.describe(seed), status=201)
+
+    @routes.delete("/torrents/{hash}")
+    async def remove_variant(request: web.Request) -> web.Response:
+        info_hash = request.match_info["hash"].lower()
+        try:
+            swarm.remove_variant(info_hash)
+        except KeyError:
+            return service.json_error(404, f"unknown torrent {info_hash}")
+        except ValueError as exc:
+            return service.json_error(409, str(exc))
+        return web.Response(status=204)
+
     @routes.get("/settings")
     async def get_settings(request: web.Request) -> web.Response:
         return web.json_response({"uploadRateLimit": swarm.upload_rate_limit})
@@ -85,12 +112,15 @@ def make_app(swarm: Swarm) -> web.Application:
             last_announce = 0.0
             clock = asyncio.get_running_loop().time
             while True:
-                swarm.pump_alerts()
-                # The controlled swarm re-announces every few seconds, so a tracker that
-                # restarts (and forgets its peers) knows the seeder again within seconds.
-                if clock() - last_announce >= REANNOUNCE_SECONDS:
-                    swarm.reannounce()
-                    last_announce = clock()
+                try:
+                    swarm.pump_alerts()
+                    # The controlled swarm re-announces every few seconds, so a tracker that
+                    # restarts (and forgets its peers) knows the seeder again within seconds.
+                    if clock() - last_announce >= REANNOUNCE_SECONDS:
+                        swarm.reannounce()
+                        last_announce = clock()
+                except Exception:   # said loudly, and the loop goes on: a dead loop announces nothing, silently
+                    logging.getLogger("seeder").exception("the alert and announce loop failed; it goes on")
                 await asyncio.sleep(0.05)
 
         task = asyncio.create_task(loop())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,15 @@ class Seed:
     handle: lt.torrent_handle | None          # None for the unseeded torrent
     announced: bool = False
     last_tracker_error: str = ""
+    variant_hash: str = ""                    # a fresh variant of `entry`: its own info hash
+
+    @property
+    def info_hash(self) -> str:
+        return self.variant_hash or self.entry.info_hash
+
+    @property
+    def is_variant(self) -> bool:
+        return bool(self.variant_hash)
 
 
 @dataclass
@@ -51,17 +61,21 @@ class Swarm:
         for entry in self.catalog.entries:
             handle = None
             if entry.seeded:
-                params = lt.add_torrent_params()
-                params.ti = lt.torrent_info(str(self.torrent_dir / entry.torrent_file))
-                params.save_path = str(self.media_dir)
-                params.trackers = [self.tracker_url]
-                # seed_mode: trust the files (they were hashed to make the torrent) and
-                # verify each piece lazily on first request, so start-up is instant.
-                params.flags = (params.flags | lt.torrent_flags.seed_mode) & ~lt.torrent_flags.auto_managed
-                handle = self.session.add_torrent(params)
-                handle.resume()
+                handle = self._seed(lt.torrent_info(str(self.torrent_dir / entry.torrent_file)))
             self.seeds[entry.info_hash] = Seed(entry, handle)
         log.info("seeding %d torrents, listening for peers on port %d", len(self.seeding()), self.session.listen_port())
+
+    def _seed(self, info: lt.torrent_info) -> lt.torrent_handle:
+        params = lt.add_torrent_params()
+        params.ti = info
+        params.save_path = str(self.media_dir)
+        params.trackers = [self.tracker_url]
+        # seed_mode: trust the files (they were hashed to make the torrent) and
+        # verify each piece lazily on first request, so start-up is instant.
+        params.flags = (params.flags | lt.torrent_flags.seed_mode) & ~lt.torrent_flags.auto_managed
+        handle = self.session.add_torrent(params)
+        handle.resume()
+        return handle
 
     def stop(self) -> None:
         self.session.pause()
@@ -69,10 +83,47 @@ class Swarm:
     def seeding(self) -> list[Seed]:
         return [s for s in self.seeds.values() if s.handle is not None]
 
+    def catalog_seeding(self) -> list[Seed]:
+        """What the seeder must have announced to be healthy: the catalog's torrents (a
+        variant is announced only once the tracker was told of it)."""
+        return [s for s in self.seeding() if not s.is_variant]
+
+    def find(self, key: str) -> Seed:
+        """A catalog torrent by name or info hash (KeyError otherwise)."""
+        key = key.lower()
+        for seed in self.seeds.values():
+            if not seed.is_variant and key in (seed.entry.name.lower(), seed.entry.info_hash):
+                return seed
+        raise KeyError(key)
+
+    def add_variant(self, key: str) -> Seed:
+        """Seed a fresh variant of a catalog torrent: the same files under a new info hash
+        (`torrents.variant`, a random nonce), announced to the tracker like the others.
+        ValueError for the unseeded torrent (nobody has its bytes)."""
+        original = self.find(key)
+        if original.handle is None:
+            raise ValueError(f"{original.entry.name} is not seeded by anyone: it has no variants")
+        info = torrents.variant(self.torrent_dir / original.entry.torrent_file, f"swarmspec-{uuid.uuid4().hex}")
+        seed = Seed(original.entry, self._seed(info), variant_hash=str(info.info_hashes().v1))
+        self.seeds[seed.info_hash] = seed
+        log.info("seeding a variant of %s: %s", original.entry.name, seed.info_hash)
+        return seed
+
+    def remove_variant(self, info_hash: str) -> None:
+        """Stop seeding a variant and forget it. KeyError: unknown; ValueError: a catalog torrent."""
+        seed = self.seeds[info_hash]
+        if not seed.is_variant:
+            raise ValueError(f"{seed.entry.name} is a catalog torrent, not a variant: pause it instead")
+        self.session.remove_torrent(seed.handle)
+        del self.seeds[info_hash]
+        log.info("removed the variant %s of %s", info_hash, seed.entry.name)
+
     def pump_alerts(self) -> None:
         for alert in self.session.pop_alerts():
             if isinstance(alert, lt.tracker_reply_alert):
-                self._seed_of(alert).announced = True
+                seed = self._seed_of(alert)
+                if seed is not None:     # None: a variant removed since it announced
+                    seed.announced = True
             elif isinstance(alert, (lt.tracker_error_alert, lt.tracker_warning_alert)):
                 message = alert.message()
                 if "skipping tracker announce (unreachable)" in message:
@@ -113,15 +164,16 @@ class Swarm:
         self.upload_rate_limit = limit
         self.session.apply_settings({"upload_rate_limit": limit})
 
-    def magnet(self, entry: CatalogEntry) -> str:
-        return torrents.magnet_uri(entry.info_hash, entry.name, [self.tracker_url])
+    def magnet(self, seed: Seed) -> str:
+        return torrents.magnet_uri(seed.info_hash, seed.entry.name, [self.tracker_url])
 
     def describe(self, seed: Seed) -> dict:
         status = seed.handle.status() if seed.handle is not None else None
         return {
             "name": seed.entry.name,
-            "hash": seed.entry.info_hash,
-            "magnetURI": self.magnet(seed.entry),
+            "hash": seed.info_hash,
+            "magnetURI": self.magnet(seed),
+            "variantOf": seed.entry.info_hash if seed.is_variant else None,
             "size": seed.entry.total_size,
             "mainFile": seed.entry.main_file,
             "mainFileSize": seed.entry.size,

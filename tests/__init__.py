@@ -1,0 +1,1 @@
+"""The project's own tests (a package: a dependency, sniffpy, installs a top-level `tests` of its own)."""
