@@ -89,7 +89,7 @@ def main(argv: list[str]) -> int:
         report.chart(conditions, labels, args.out / "compare.png")
         header = (f"## swarmspec benchmark: {args.trials} trials, load average {before['loadAverage']} before, "
                   f"{after['loadAverage']} after, {info['wallSeconds']:.0f} s; {os.cpu_count()} CPUs\n"
-                  f"Cold = a freshly restarted server (the seeder has no variants yet). "
+                  f"Cold = a freshly restarted server. "
                   f"Chart: {args.out / 'compare.png'}; figures: {args.out / 'compare.json'}")
         print(report.text(conditions, labels, header))
         return 0

@@ -1,9 +1,9 @@
 """The servers the benchmark puts side by side, each reached through its target file
 (`infra/suite/targets`), exactly as the suite reaches it.
 
-"Cold" needs a torrent the server has never seen. The seeder cannot yet seed a fresh
-copy of a video under a new info hash (another branch adds those "variants"), so a cold
-measurement restarts the server first: every server here starts with empty storage
+"Cold" needs a torrent the server has never seen. This benchmark was written before the
+seeder could seed a fresh copy of a video under a new info hash (`SwarmControl.fresh_variant`),
+so a cold measurement restarts the server first: every server here starts with empty storage
 (the reference backend empties its download folder on start, WebTorrent and peerflix
 use a new temporary folder per process), so a restarted server has never seen the
 torrent. Only one torrent server runs at a time: a server that holds the whole video
