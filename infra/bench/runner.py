@@ -116,7 +116,7 @@ def run(plan: Plan, base: Settings, reports_dir: Path) -> list[Condition]:
     extras = ",".join(c.service for c in plan.contenders if c.service in ("webtorrent", "peerflix"))
     for piece_size in plan.piece_sizes:
         with tempfile.TemporaryDirectory(prefix="swarmspec-bench-") as tmp:
-            settings = replace(base, run_dir=Path(tmp) / "run", reports_dir=reports_dir, piece_size=piece_size,
+            settings = replace(base, run_dir=reachable(tmp) / "run", reports_dir=reports_dir, piece_size=piece_size,
                                extra_services=extras, upload_rate_limit=0)
             provider = LocalProvider(settings, progress=False)
             client = Client()
@@ -143,6 +143,14 @@ def run(plan: Plan, base: Settings, reports_dir: Path) -> list[Condition]:
                 client.close()
                 provider.down()
     return conditions
+
+
+def reachable(tmp: str) -> Path:
+    """A temporary folder the tracker can read its whitelist in: run as root, the local
+    provider starts opentracker as 'nobody' (a TemporaryDirectory is 0700)."""
+    path = Path(tmp)
+    path.chmod(0o755)
+    return path
 
 
 def save(conditions: list[Condition], path: Path, extra: dict) -> None:

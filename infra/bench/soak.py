@@ -18,7 +18,7 @@ from pathlib import Path
 
 from infra.bench import probes, procstat
 from infra.bench.contenders import stream
-from infra.bench.runner import log
+from infra.bench.runner import log, reachable
 from infra.config import Settings
 from infra.ecosystem import clock
 from infra.ecosystem.local import LocalProvider
@@ -63,7 +63,7 @@ def soak(minutes: float, base: Settings, reports_dir: Path) -> dict:
     samples: list[tuple[float, float]] = []
     served = 0
     with tempfile.TemporaryDirectory(prefix="swarmspec-soak-") as tmp:
-        settings = replace(base, run_dir=Path(tmp) / "run", reports_dir=reports_dir, extra_services="")
+        settings = replace(base, run_dir=reachable(tmp) / "run", reports_dir=reports_dir, extra_services="")
         provider = LocalProvider(settings, progress=False)
         client = Client()
         try:
