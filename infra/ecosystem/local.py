@@ -8,6 +8,8 @@ reported by name with what was awaited and the tail of its log.
 Of the faults of `infra.ecosystem.contract` it declares kill and restart: a process can
 be killed and started again on its port. It does not pause or disconnect a service (all
 of them share the host's loopback); scenarios that need those are skipped under it.
+It starts extra peers on request (`infra.ecosystem.local_peers`), in network namespaces
+of the run's own when it runs as root, which is what network conditions need.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pathlib import Path
 from infra.config import Settings
 from infra.ecosystem import clock, ports
 from infra.ecosystem import services as ecosystem
-from infra.ecosystem.contract import DeclaredFaults, Fault
+from infra.ecosystem.contract import Capability, DeclaredFaults, Fault
 from infra.ecosystem.endpoints import Endpoints
 from infra.ecosystem.health import http_ok
 from infra.ecosystem.logs import tail
@@ -41,7 +43,7 @@ class ServiceFailed(RuntimeError):
     """A service did not start; the message names it and carries its log tail."""
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
+def die_with_parent() -> None:  # runs in the child between fork and exec
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
@@ -56,6 +58,7 @@ class LocalLayout:
     opentracker: str = field(default_factory=tracker.opentracker_binary)
     node: str = field(default_factory=lambda: shutil.which("node") or "node")
     tracker_as_root: bool = field(default_factory=lambda: os.geteuid() == 0)
+    peer_hub: str = ""              # set when the run has network namespaces for peers (infra.ecosystem.netns)
 
     @property
     def bind_host(self) -> str:
@@ -100,16 +103,17 @@ class LocalService:
         self.layout = layout
         self.log_path = log_path
         self.env = env
+        self.host = layout.bind_host          # a peer in a namespace of its own listens on its address there
         self.process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
-        return self.layout.url(self.name)
+        return f"http://{self.host}:{self.layout.ports[self.name]}"
 
     def start(self) -> None:
         """Start on the current port (a restart keeps it: magnets embed the tracker's URL)."""
         port = self.layout.ports[self.name]
-        if ports.is_listening(self.layout.bind_host, port):
+        if ports.is_listening(self.host, port):
             # Somebody else answers there: a health probe would take them for us.
             message = f"{self.name}: port {port} is already in use by another program (address already in use)"
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -176,7 +180,7 @@ class LocalService:
             self.process = subprocess.Popen(
                 argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 env=self.env, cwd=self.layout.prepared.run_dir,
-                start_new_session=True, preexec_fn=_die_with_parent,
+                start_new_session=True, preexec_fn=die_with_parent,
             )
 
     def _exit_reason(self) -> str | None:
@@ -226,6 +230,7 @@ class LocalProvider(DeclaredFaults):
 
     name = "local"
     faults = frozenset({Fault.KILL, Fault.RESTART})
+    capabilities = frozenset({Capability.PEERS, Capability.NETEM})
 
     def __init__(self, settings: Settings | None = None, progress: bool = True) -> None:
         self.settings = settings or Settings.from_env()
@@ -234,6 +239,7 @@ class LocalProvider(DeclaredFaults):
         self.services: dict[str, LocalService] = {}
         self.endpoints: Endpoints | None = None
         self.layout: LocalLayout | None = None
+        self.peers = None                     # infra.ecosystem.local_peers.LocalPeers, made by up()
 
     def up(self) -> Endpoints:
         """Prepare, then start every service in dependency order. On any failure, what
@@ -243,7 +249,11 @@ class LocalProvider(DeclaredFaults):
         env = {**os.environ, **self.settings.as_env(), "PYTHONUNBUFFERED": "1",
                "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
         logs = self.settings.logs_dir
+        from infra.ecosystem.local_peers import LocalPeers   # it builds on LocalService
+
+        self.peers = LocalPeers(layout, env, logs)
         try:
+            self.peers.open()                 # the hub the tracker also listens on, before it starts
             for spec in ecosystem.start_order(self.settings.extras):
                 service = LocalService(spec, layout, logs / f"{spec.name}.log", env)
                 self.services[spec.name] = service
@@ -257,9 +267,30 @@ class LocalProvider(DeclaredFaults):
         return self.endpoints
 
     def service(self, name: str) -> LocalService:
+        if self.peers is not None and name in self.peers.peers:
+            return self.peers.peers[name]
         return self.services[name]
 
+    def _capability_problem(self, capability: Capability) -> str | None:
+        if self.peers is None:
+            return "the ecosystem is not up"
+        return self.peers.netem_problem() if capability is Capability.NETEM else None
+
+    def start_peer(self, spec):
+        """An extra peer (`infra.ecosystem.peers.PeerSpec`), running and announced."""
+        self.require_capability(Capability.PEERS)
+        return self.peers.start(spec)
+
+    def stop_peer(self, name: str) -> None:
+        if self.peers is not None:
+            self.peers.stop(name)
+
+    def allow_torrent(self, info_hash: str) -> None:
+        self.peers.allow_torrent(info_hash, self.layout.prepared.whitelist, self.services["tracker"])
+
     def down(self) -> None:
+        if self.peers is not None:
+            self.peers.close()
         for service in reversed(list(self.services.values())):
             service.stop()
         if self.layout is not None:

@@ -90,3 +90,23 @@ def make_unseeded(work_dir: Path, cache_dir: Path, size: int = 3 * 1024 * 1024) 
         content.unlink(missing_ok=True)
 
 
+
+
+def variant(torrent_file: Path, tag: str, out_dir: Path) -> TorrentInfo:
+    """The same content under another info hash: the info dictionary gets a `source` key
+    (what private trackers use to tell otherwise identical torrents apart), so files,
+    pieces and piece hashes stay as they are while the info hash changes with `tag`.
+
+    A scenario that needs a torrent no backend has seen yet, and peers nobody else
+    seeds it with, uses a variant: the main seeder never has it, and no earlier
+    scenario left it in a backend's cache."""
+    if not tag or not tag.replace("-", "").isalnum():
+        raise ValueError(f"a variant tag is letters, digits and dashes: {tag!r}")
+    decoded = lt.bdecode(torrent_file.read_bytes())
+    decoded[b"info"][b"source"] = f"swarmspec-{tag}".encode()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{torrent_file.name.split('.')[0]}.{tag}.torrent"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(lt.bencode(decoded))
+    tmp.replace(path)
+    return describe(path)

@@ -69,6 +69,7 @@ class DockerLayout:
     tracker_as_root: bool = True
     bind_host: str = "0.0.0.0"
     admin_ip: str = "127.0.0.1"        # the container's own health check reads /stats
+    peer_hub: str = ""                  # peers are containers on the run's network: no hub
 
     def port(self, service: str) -> int:
         return container_port(service)
