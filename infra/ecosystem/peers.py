@@ -29,6 +29,7 @@ class BadPeer(ValueError):
 class PeerSpec:
     name: str                          # unique in the run: "fast", "half-a", "liar"
     torrent: Path                      # the .torrent it seeds, on the suite's host
+    content_name: str = ""             # the top-level name of its content in the media folder (a variant's original)
     holds: str = "all"                 # all | even | odd | first-half | second-half
     tamper_every: int = 0              # sends every n-th piece it holds tampered (0: none)
     upload_rate_limit: int = 0         # bytes/s, libtorrent's own limit (0: unlimited)
@@ -54,7 +55,8 @@ def peer_command(spec: PeerSpec, layout: ecosystem.Layout, host: str, port: int,
                  work_dir: str, announce: str) -> list[str]:
     """The peer's command line; paths and the announce URL as the peer sees them."""
     return [layout.python, "-m", "infra.swarm.peer", "--host", host, "--port", str(port), "--run-id", layout.run_id,
-            "--torrent", torrent, "--content-dir", layout.path("media"), "--work-dir", work_dir,
+            "--torrent", torrent, "--content-dir", layout.path("media"), "--content-name", spec.content_name,
+            "--work-dir", work_dir,
             "--tracker", announce, "--behaviour", spec.behaviour, "--holds", spec.holds,
             "--tamper-every", str(spec.tamper_every), "--upload-rate-limit", str(spec.upload_rate_limit),
             "--cut-after", str(spec.cut_after)]

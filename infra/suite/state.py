@@ -32,6 +32,9 @@ class ScenarioState:
     validator: str | None = None                       # an ETag or date the player holds (If-Range)
     last_watched_at: float | None = None               # monotonic time of the last stream read
     forgotten_at: float | None = None                  # monotonic time the backend was seen without the torrent
+    swarm: Any = None                                  # infra.suite.peers.ScenarioSwarm: the scenario's own peers
+    conditions: Any = None                             # infra.ecosystem.conditions.NetworkConditions in force
+    fault_at: float | None = None                      # monotonic time a fault was injected mid-stream
 
     def require_video(self) -> VideoRef:
         if self.video is None:

@@ -40,7 +40,7 @@ class DeclarativeTarget(Target):
         self.clock = clock or clocks.SYSTEM
         self.jar = RequestsCookieJar()
         self._session: tuple[dict[str, object], float | None] | None = None   # login captures, renew at
-        self._streams: dict[str, dict[str, object]] = {}                       # video name -> stream values
+        self._streams: dict[str, dict[str, object]] = {}                       # info hash -> stream values
 
     def __repr__(self) -> str:
         return f"<target {self.name} at {self.base_url} from {self.spec.path}>"
@@ -146,14 +146,17 @@ class DeclarativeTarget(Target):
         stream = self.spec.stream
         variables = {**self._vars(client), "magnet": video.magnet, "info_hash": video.info_hash,
                      "name": video.name, "size": video.size}
-        cached = self._streams.get(video.name) if stream.cache == "per-video" else None
+        cached = self._streams.get(video.info_hash) if stream.cache == "per-video" else None
         if cached is None:
             cached = self._runner(client, variables).run(stream.flow, variables).values
             if stream.key is not None:
                 cached["key"] = self._render("stream.key", stream.key, {**variables, **cached})
             if stream.cache == "per-video":
-                self._streams[video.name] = cached
+                self._streams[video.info_hash] = cached
         return {**variables, **cached}
+
+    def forget_streams(self) -> None:
+        self._streams.clear()
 
     def stream_url(self, client: Client, video: VideoRef) -> str:
         stream = self.spec.stream

@@ -103,6 +103,7 @@ def main() -> None:
     parser = service.base_parser("swarmspec extra peer")
     parser.add_argument("--torrent", type=Path, required=True, help="the .torrent it seeds")
     parser.add_argument("--content-dir", type=Path, required=True, help="where the torrent's files are")
+    parser.add_argument("--content-name", default="", help="their top-level name there (default: the torrent's)")
     parser.add_argument("--work-dir", type=Path, required=True, help="its own copy of the files")
     parser.add_argument("--tracker", required=True, help="announce URL")
     parser.add_argument("--peer-host", default=None, help="interface for BitTorrent peers (default: --host)")
@@ -115,10 +116,11 @@ def main() -> None:
     service.setup_logging("peer")
     host = args.peer_host or args.host
     if args.behaviour == "cuts-mid-piece":
-        peer: LtPeer | Cutter = Cutter(args.torrent, args.content_dir, args.tracker, host, args.cut_after)
+        peer: LtPeer | Cutter = Cutter(args.torrent, args.content_dir, args.tracker, host, args.cut_after,
+                                       args.content_name)
     else:
         peer = LtPeer(args.torrent, args.content_dir, args.work_dir, args.tracker, host,
-                      Shape(args.holds, args.tamper_every), args.upload_rate_limit)
+                      Shape(args.holds, args.tamper_every), args.upload_rate_limit, args.content_name)
 
     async def factory() -> web.Application:
         if isinstance(peer, LtPeer):

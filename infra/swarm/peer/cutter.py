@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import os
@@ -35,11 +36,14 @@ TRUNCATED_BYTES = 5000        # what is sent of the block it cuts in
 
 
 class Cutter:
-    def __init__(self, torrent: Path, content_dir: Path, tracker: str, host: str, cut_after: int = 8) -> None:
+    def __init__(self, torrent: Path, content_dir: Path, tracker: str, host: str, cut_after: int = 8,
+                 content_name: str = "") -> None:
         ti = lt.torrent_info(str(torrent))
         self.info_hash = bytes.fromhex(str(ti.info_hashes().v1))
         self.piece_length = ti.piece_length()
-        self.files = file_spans(ti)
+        # read straight from the content folder, where the files keep their original name
+        self.files = [dataclasses.replace(span, path=(content_name or head) + sep + rest)
+                      for span in file_spans(ti) for head, sep, rest in [span.path.partition("/")]]
         self.num_pieces = ti.num_pieces()
         self.content_dir, self.tracker, self.host, self.cut_after = content_dir, tracker, host, cut_after
         self.peer_id = b"-SW0001-" + hashlib.sha1(os.urandom(8)).digest()[:12]

@@ -74,11 +74,12 @@ class Ledger:
 
 class LtPeer:
     def __init__(self, torrent: Path, content_dir: Path, work_dir: Path, tracker: str, host: str,
-                 shape: Shape, upload_rate_limit: int = 0) -> None:
+                 shape: Shape, upload_rate_limit: int = 0, content_name: str = "") -> None:
         self.ti = lt.torrent_info(str(torrent))
         self.info_hash = str(self.ti.info_hashes().v1)
         self.content_dir, self.work_dir, self.tracker, self.host = content_dir, work_dir, tracker, host
         self.shape = shape
+        self.content_name = content_name
         self.upload_rate_limit = upload_rate_limit
         self.ledger = Ledger(frozenset(shape.tampered(self.ti.num_pieces())))
         self.announced = False
@@ -86,7 +87,7 @@ class LtPeer:
 
     def start(self) -> None:
         spans = file_spans(self.ti)
-        copy_content(spans, self.content_dir, self.work_dir)
+        copy_content(spans, self.content_dir, self.work_dir, self.content_name)
         tamper(spans, self.work_dir, self.ti.piece_length(), sorted(self.ledger.tampered))
         held = self.shape.held(self.ti.num_pieces())
         self.session = lt_session.new_session(

@@ -61,10 +61,14 @@ class FileSpan:
     size: int
 
 
-def copy_content(files: list[FileSpan], content_dir: Path, work_dir: Path) -> None:
-    """The torrent's files, copied from `content_dir` into `work_dir` (same relative paths)."""
+def copy_content(files: list[FileSpan], content_dir: Path, work_dir: Path, content_name: str = "") -> None:
+    """The torrent's files, copied from `content_dir` into `work_dir` (same relative paths).
+    `content_name`: what the torrent's top-level name is called in `content_dir` (a variant
+    torrent renames the content it shares with its original)."""
     for span in files:
-        source, target = content_dir / span.path, work_dir / span.path
+        head, sep, rest = span.path.partition("/")
+        source = content_dir / ((content_name or head) + sep + rest)
+        target = work_dir / span.path
         if not source.is_file() or source.stat().st_size != span.size:
             raise FileNotFoundError(f"{source}: expected a file of {span.size} bytes for this torrent")
         target.parent.mkdir(parents=True, exist_ok=True)
