@@ -26,7 +26,7 @@ JOIN_DEADLINE = 60.0          # no viewer thread outlives this after the fault (
 @dataclass(frozen=True)
 class Interrupted:
     exchanges: list[Exchange]
-    fault_at: float            # monotonic time the fault was injected
+    fault_at: float            # monotonic time the fault began (a restart returns once healthy again)
 
 
 def streams_through(requests: list[tuple[str, dict[str, str]]], delivered: Callable[[], int], after_bytes: int,
@@ -56,8 +56,8 @@ def streams_through(requests: list[tuple[str, dict[str, str]]], delivered: Calla
     Wait(service="swarm", what=f"{after_bytes} bytes to be delivered before {what}", probe=enough, timeout=60,
          interval=0.02, bail_out=lambda: None if any(t.is_alive() for t in threads) else "every viewer's answer ended",
          log_tail=log_tail).run()
-    fault()
     fault_at = clock.monotonic()
+    fault()
     deadline = clock.deadline(JOIN_DEADLINE)
     for thread in threads:
         thread.join(timeout=max(0.0, deadline.remaining()))
