@@ -84,7 +84,7 @@ def step_starts(context):
 @when("the viewer seeks to {percent:d} % of it")
 def step_seeks(context, percent):
     start = context.scene.require_video().size * percent // 100
-    _play(context, start, start + SEEK_SPAN - 1, "seek (s)")
+    _play(context, start, start + SEEK_SPAN - 1, f"seek to {percent} % (s)")
 
 
 @when("the viewer watches {count:d} MiB from the middle of it")

@@ -16,7 +16,10 @@ Two ways to the same conditions, chosen by what the kernel has:
   same either way.
 
 In both, `latency_ms` is what the peer's round trip gains, loss and rate apply to what
-the peer sends (the data a viewer waits for).
+the peer sends (the data a viewer waits for). With loss, the peer's interface sends one
+TCP segment per packet buffer (`gso_max_segs 1`): a qdisc or a rule drops whole buffers,
+and a 64 KiB GSO buffer is 45 packets, so "2 % packet loss" would otherwise be 2 % of
+bursts.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ import re
 from dataclasses import dataclass
 
 QUEUE = 0
-TBF_LATENCY_MS = 400          # how long tbf lets a packet wait for tokens before dropping it
+GSO_MAX_SEGS = 65535          # the kernel's default
+TBF_LATENCY_MS = 100          # the link's buffer: how long tbf lets a packet wait for tokens before dropping it
 
 
 class BadConditions(ValueError):
@@ -77,6 +81,10 @@ def _ms(value: float) -> str:
     return f"{value:g}ms"
 
 
+def _segments(dev: str, c: NetworkConditions) -> list[list[str]]:
+    return [["ip", "link", "set", "dev", dev, "gso_max_segs", "1"]] if c.loss_pct else []
+
+
 def netem_commands(dev: str, c: NetworkConditions) -> list[list[str]]:
     """With sch_netem: one qdisc does it all."""
     argv = ["tc", "qdisc", "replace", "dev", dev, "root", "netem", "limit", "100000"]
@@ -86,13 +94,13 @@ def netem_commands(dev: str, c: NetworkConditions) -> list[list[str]]:
         argv += ["loss", f"{c.loss_pct:g}%"]
     if c.rate_bytes:
         argv += ["rate", f"{c.rate_bytes * 8}bit"]
-    return [argv]
+    return _segments(dev, c) + [argv]
 
 
 def fallback_commands(dev: str, c: NetworkConditions) -> list[list[str]]:
     """Without sch_netem: tbf for the rate, a statistic rule for the loss, and the rule that
     hands incoming packets to the delay line (started before, see `delay_line_argv`)."""
-    commands = []
+    commands = _segments(dev, c)
     if c.rate_bytes:
         burst = max(32 * 1024, c.rate_bytes // 50)
         commands.append(["tc", "qdisc", "replace", "dev", dev, "root", "tbf", "rate", f"{c.rate_bytes * 8}bit",
@@ -109,7 +117,8 @@ def fallback_commands(dev: str, c: NetworkConditions) -> list[list[str]]:
 def clear_commands(dev: str) -> list[list[str]]:
     """Back to no conditions (each may fail harmlessly when there was nothing to remove)."""
     return [["tc", "qdisc", "del", "dev", dev, "root"], ["iptables", "-w", "5", "-F", "OUTPUT"],
-            ["iptables", "-w", "5", "-t", "mangle", "-F", "PREROUTING"]]
+            ["iptables", "-w", "5", "-t", "mangle", "-F", "PREROUTING"],
+            ["ip", "link", "set", "dev", dev, "gso_max_segs", str(GSO_MAX_SEGS)]]
 
 
 def delay_line_argv(python: str, c: NetworkConditions, run_id: str) -> list[str] | None:

@@ -21,12 +21,12 @@ from typing import AsyncIterator
 
 import libtorrent as lt
 
+from infra.backends.reference.seeking import READAHEAD_PIECES, arrival, ask_for_tail, drop_stale
 from infra.ecosystem import clock as clocks
 from infra.swarm import http_media, lt_session
 
 log = logging.getLogger("backend.engine")
 
-READAHEAD_PIECES = 8
 DEADLINE_STEP_MS = 40
 READAHEAD_DEADLINE_MS = 1000
 
@@ -55,6 +55,8 @@ class ActiveTorrent:
     last_access: float
     streams: int = 0
     metadata: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    windows: dict[int, range] = field(default_factory=dict)    # reader -> the pieces it reads next
+    tail_asked: bool = False
 
     @property
     def name(self) -> str:
@@ -126,6 +128,7 @@ class Engine:
         self.torrents: dict[str, ActiveTorrent] = {}
         self._pieces: dict[tuple[str, int], asyncio.Future] = {}
         self._retries: dict[tuple[str, int], int] = {}
+        self._awaited: dict[tuple[str, int], int] = {}      # pieces a reader waits for right now
         self._removing: dict[str, asyncio.Event] = {}   # info hash -> set when libtorrent has let go
         self._tasks: list[asyncio.Task] = []
 
@@ -237,14 +240,22 @@ class Engine:
         piece_len = ti.piece_length()
         abs_start, abs_end = file.offset + start, file.offset + end
         first, last = abs_start // piece_len, abs_end // piece_len
-        for piece in range(first, last + 1):
-            self._request_ahead(active, piece, min(last, piece + READAHEAD_PIECES))
-            data = await self._piece(active, piece, first_timeout if piece == first else timeout)
-            active.last_access = clocks.monotonic()
-            piece_start = piece * piece_len
-            lo = max(abs_start, piece_start) - piece_start
-            hi = min(abs_end, piece_start + len(data) - 1) - piece_start
-            yield data[lo:hi + 1]
+        reader = id(object())
+        try:
+            for piece in range(first, last + 1):
+                active.windows[reader] = range(piece, min(last, piece + READAHEAD_PIECES) + 1)
+                if piece == first:   # a seek: read-ahead for old positions is no longer wanted
+                    drop_stale(self._pieces, self._awaited, active.info_hash, active.handle,
+                               {p for window in active.windows.values() for p in window})
+                self._request_ahead(active, piece, min(last, piece + READAHEAD_PIECES))
+                data = await self._piece(active, piece, first_timeout if piece == first else timeout)
+                active.last_access = clocks.monotonic()
+                piece_start = piece * piece_len
+                lo = max(abs_start, piece_start) - piece_start
+                hi = min(abs_end, piece_start + len(data) - 1) - piece_start
+                yield data[lo:hi + 1]
+        finally:
+            active.windows.pop(reader, None)
 
     @contextlib.contextmanager
     def viewing(self, active: ActiveTorrent):
@@ -260,9 +271,14 @@ class Engine:
     async def first_piece_ready(self, active: ActiveTorrent, file: MainFile, start: int, timeout: float) -> None:
         """Wait for the piece holding byte `start`, so a stalled swarm becomes a 504
         before any header is sent rather than a body that never comes."""
-        piece = (file.offset + start) // active.handle.torrent_file().piece_length()
+        piece_len = active.handle.torrent_file().piece_length()
+        piece = (file.offset + start) // piece_len
         self._request_ahead(active, piece, piece + READAHEAD_PIECES)
         await self._piece(active, piece, timeout)
+        if not active.tail_asked:
+            active.tail_asked = True
+            tail = (file.offset + max(file.size - 1, 0)) // piece_len
+            ask_for_tail(active.handle, tail, piece, READAHEAD_DEADLINE_MS, DEADLINE_STEP_MS)
 
     def _request_ahead(self, active: ActiveTorrent, first: int, last: int) -> None:
         num_pieces = active.handle.torrent_file().num_pieces()
@@ -287,16 +303,20 @@ class Engine:
             fut = self._pieces[key] = asyncio.get_running_loop().create_future()
             active.handle.piece_priority(piece, 7)
             active.handle.set_piece_deadline(piece, 0, lt.deadline_flags_t.alert_when_available)
+        self._awaited[key] = self._awaited.get(key, 0) + 1
         try:
-            async with asyncio.timeout(timeout):
-                return await asyncio.shield(fut)
+            return await arrival(fut, active.handle, timeout)
         except asyncio.CancelledError:
             if fut.cancelled() and not asyncio.current_task().cancelling():
                 raise StreamTimeout(f"torrent {active.info_hash} was removed while piece {piece} was awaited") from None
             raise
         except TimeoutError:
-            raise StreamTimeout(f"piece {piece} of {active.info_hash} did not arrive within {timeout:g}s "
+            raise StreamTimeout(f"piece {piece} of {active.info_hash} did not arrive (nothing for {timeout:g}s) "
                                 f"({active.handle.status().num_peers} peers)") from None
+        finally:
+            self._awaited[key] -= 1
+            if not self._awaited[key]:
+                del self._awaited[key]
 
     # -- libtorrent alerts --------------------------------------------------------------
 
@@ -313,11 +333,11 @@ class Engine:
         # after a round trip to its disk thread, where they would reset the priority of
         # pieces a viewer asked for in the meantime (their reads then fail as "canceled").
         active.handle.prioritize_pieces([0] * ti.num_pieces())
-        # Container indexes live at the head and the tail: fetch them early.
+        # Container indexes live at the head and the tail: the head now, the tail once a
+        # viewer's first piece is in (seeking.ask_for_tail).
         piece_len = ti.piece_length()
         head = file.offset // piece_len
-        tail = (file.offset + max(file.size - 1, 0)) // piece_len
-        for i, piece in enumerate(dict.fromkeys([head, tail, head + 1, tail - 1])):
+        for i, piece in enumerate(dict.fromkeys([head, head + 1])):
             if 0 <= piece < ti.num_pieces():
                 active.handle.piece_priority(piece, 7)
                 active.handle.set_piece_deadline(piece, READAHEAD_DEADLINE_MS + i * DEADLINE_STEP_MS)
