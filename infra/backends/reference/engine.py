@@ -277,8 +277,8 @@ class Engine:
         await self._piece(active, piece, timeout)
         if not active.tail_asked:
             active.tail_asked = True
-            tail = (file.offset + max(file.size - 1, 0)) // piece_len
-            ask_for_tail(active.handle, tail, piece, READAHEAD_DEADLINE_MS, DEADLINE_STEP_MS)
+            ask_for_tail(active.handle, (file.offset + max(file.size - 1, 0)) // piece_len,
+                         {key[1] for key in self._pieces if key[0] == active.info_hash}, READAHEAD_DEADLINE_MS, DEADLINE_STEP_MS)
 
     def _request_ahead(self, active: ActiveTorrent, first: int, last: int) -> None:
         num_pieces = active.handle.torrent_file().num_pieces()

@@ -38,13 +38,15 @@ def drop_stale(pieces: dict[tuple[str, int], asyncio.Future], awaited: dict[tupl
         handle.piece_priority(key[1], 0)
 
 
-def ask_for_tail(handle: lt.torrent_handle, tail: int, first: int, deadline_ms: int, step_ms: int) -> None:
+def ask_for_tail(handle: lt.torrent_handle, tail: int, asked: set[int], deadline_ms: int, step_ms: int) -> None:
     """The file's last two pieces (a moov at the end lives there), asked for once a viewer's
-    first piece is in, not before: asked for with it, they delayed that first byte."""
+    first piece is in, not before: asked for with it, they delayed that first byte. Read
+    back when they arrive (into the cache). Pieces a reader asked for already (`asked`) keep
+    the reader's deadline and flags."""
     for i, piece in enumerate(dict.fromkeys([tail, tail - 1])):
-        if piece not in (first, first + 1) and 0 <= piece < handle.torrent_file().num_pieces():
+        if piece not in asked and 0 <= piece < handle.torrent_file().num_pieces():
             handle.piece_priority(piece, 7)
-            handle.set_piece_deadline(piece, deadline_ms + i * step_ms)
+            handle.set_piece_deadline(piece, deadline_ms + i * step_ms, lt.deadline_flags_t.alert_when_available)
 
 
 async def arrival(fut: asyncio.Future, handle: lt.torrent_handle, timeout: float) -> bytes:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import hashlib
 import logging
 import os
 import struct
@@ -46,7 +45,8 @@ class Cutter:
                       for span in file_spans(ti) for head, sep, rest in [span.path.partition("/")]]
         self.num_pieces = ti.num_pieces()
         self.content_dir, self.tracker, self.host, self.cut_after = content_dir, tracker, host, cut_after
-        self.peer_id = b"-SW0001-" + hashlib.sha1(os.urandom(8)).digest()[:12]
+        # printable: opentracker answered 400 to some binary peer ids (a NUL byte among them)
+        self.peer_id = b"-SW0001-" + os.urandom(6).hex().encode()
         self.port = 0
         self.announced = False
         self.last_tracker_error = ""
