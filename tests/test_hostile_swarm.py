@@ -69,7 +69,7 @@ def test_without_netem_the_delay_holds_what_comes_in_and_the_loss_what_goes_out(
     text = [" ".join(c) for c in commands]
     assert any(t.startswith("tc qdisc replace dev eth0 root tbf rate 8000000bit") for t in text)
     assert any("-A OUTPUT -o eth0 -m statistic --mode random --probability 0.010000 -j DROP" in t for t in text)
-    assert any("-t mangle -A PREROUTING -i eth0 -j NFQUEUE --queue-num 0" in t for t in text)
+    assert any("-t mangle -A PREROUTING -i eth0 -j NFQUEUE --queue-num 0 --queue-bypass" in t for t in text)
 
 
 def test_physics_is_round_trips_times_latency_plus_bytes_over_rate():

@@ -109,8 +109,10 @@ def fallback_commands(dev: str, c: NetworkConditions) -> list[list[str]]:
         commands.append(["iptables", "-w", "5", "-A", "OUTPUT", "-o", dev, "-m", "statistic", "--mode", "random",
                          "--probability", f"{c.loss_pct / 100:.6f}", "-j", "DROP"])
     if c.latency_ms:
+        # --queue-bypass: with the delay line gone (a run killed with SIGKILL), packets pass
+        # instead of vanishing, so the peer's closing connections finish and its namespace can go
         commands.append(["iptables", "-w", "5", "-t", "mangle", "-A", "PREROUTING", "-i", dev,
-                         "-j", "NFQUEUE", "--queue-num", str(QUEUE)])
+                         "-j", "NFQUEUE", "--queue-num", str(QUEUE), "--queue-bypass"])
     return commands
 
 

@@ -83,10 +83,17 @@ class LocalPeer(LocalService):
         return self.conditions_kind
 
     def clear_conditions(self) -> None:
+        """Lift the conditions; ServiceFailed if the delay line had died meanwhile (the packets
+        then passed undelayed, and the figures measured under the conditions are void)."""
         if self.namespace is None:
             return
         for argv in cond.clear_commands(self.namespace.dev):
             self.namespace.run(argv, check=False)
+        died = self.delay_line is not None and self.delay_line.poll() is not None
+        if died:
+            code, self.delay_line = self.delay_line.returncode, None
+            raise ServiceFailed(f"{self.name}: the delay line exited (status {code}) while its conditions were "
+                                f"in force\n{self.log_tail(10)}")
         if self.delay_line is not None:
             self.delay_line.send_signal(signal.SIGTERM)
             try:
@@ -112,12 +119,15 @@ class LocalPeer(LocalService):
             log.write(f"--- {message}\n")
 
     def remove(self) -> None:
-        """Stop it for good: the process, its conditions, its namespace and its files."""
-        self.stop()
-        self.clear_conditions()
-        if self.namespace is not None:
-            self.namespace.close()
-        shutil.rmtree(self.work_dir, ignore_errors=True)
+        """Stop it for good: the process, its conditions, its namespace and its files (the
+        namespace goes even when lifting the conditions reports a problem)."""
+        try:
+            self.stop()
+            self.clear_conditions()
+        finally:
+            if self.namespace is not None:
+                self.namespace.close()
+            shutil.rmtree(self.work_dir, ignore_errors=True)
 
 
 class LocalPeers:

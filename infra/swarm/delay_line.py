@@ -14,8 +14,10 @@ real path mostly does; netem's jitter reorders, which real paths rarely do this 
 Standard library only (it runs inside containers too): the nfnetlink_queue protocol is a
 few fixed structures (linux/netfilter/nfnetlink_queue.h), spoken over a netlink socket.
 
-Prints "ready" once the queue is bound, so the rule can be added after (a rule without
-a listener drops every packet: a dead delay line is a cut link, never a silent pass).
+Prints "ready" once the queue is bound, so the rule can be added after. The rule lets
+packets pass when nobody listens (`--queue-bypass`), so a run killed with SIGKILL does not
+leave a black hole that keeps the peer's closing connections, and so its namespace, alive;
+the provider checks that the line is still running when the conditions are lifted.
 """
 
 from __future__ import annotations
