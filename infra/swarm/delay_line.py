@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import heapq
+import os
 import random
 import selectors
 import signal
@@ -160,6 +161,7 @@ def main() -> None:
     parser.add_argument("--jitter-ms", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--run-id", default="", help="tags the process so leftovers of a run can be found")
+    parser.add_argument("--ready-file", default="", help="also write the pid here once bound (for docker exec)")
     args = parser.parse_args()
     line = DelayLine(args.queue, args.delay_ms, args.jitter_ms, args.seed)
     try:
@@ -171,6 +173,9 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
     signal.signal(signal.SIGINT, lambda *_: stop.append(True))
     print("ready", flush=True)
+    if args.ready_file:
+        with open(args.ready_file, "w") as ready:
+            ready.write(str(os.getpid()))
     line.run(stop)
     line.release(float("inf"))          # nothing stays queued behind us
     print(f"delay line: {line.accepted} packets passed", flush=True)

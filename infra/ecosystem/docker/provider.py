@@ -19,7 +19,7 @@ from pathlib import Path
 from infra.config import Settings
 from infra.ecosystem import clock, ports
 from infra.ecosystem import services as ecosystem
-from infra.ecosystem.contract import DeclaredFaults, Fault
+from infra.ecosystem.contract import Capability, DeclaredFaults, Fault
 from infra.ecosystem.docker import reaper
 from infra.ecosystem.docker.engine import DockerUnavailable, connect, ensure_engine, say, sdk
 from infra.ecosystem.docker.images import build_images
@@ -52,6 +52,7 @@ def start_waves() -> list[list[ecosystem.ServiceSpec]]:
 class DockerProvider(DeclaredFaults):
     name = "docker"
     faults = frozenset({Fault.KILL, Fault.RESTART, Fault.PAUSE, Fault.DISCONNECT})
+    capabilities = frozenset({Capability.PEERS, Capability.NETEM})
 
     def __init__(self, settings: Settings | None = None, progress: bool = True) -> None:
         self.settings = settings or Settings.from_env()
@@ -67,6 +68,9 @@ class DockerProvider(DeclaredFaults):
         self.images: dict[str, str] = {}
         self.endpoints: Endpoints | None = None
         self.timings: dict[str, float] = {}
+        self.prepared = None
+        self.peers: dict = {}                     # service name -> docker.peers.DockerPeer
+        self._conditions_kind: str | None = None  # "netem" or "delay line", probed in the first peer
 
     # -- up -----------------------------------------------------------------------------
 
@@ -84,7 +88,7 @@ class DockerProvider(DeclaredFaults):
         self.images = self._timed("images_s", build_images, self.client, self.progress)
         from infra.ecosystem.prepare import prepare
 
-        prepared = self._timed("prepare_s", prepare, self.settings, progress=self.progress)
+        prepared = self.prepared = self._timed("prepare_s", prepare, self.settings, progress=self.progress)
         try:
             self._timed("containers_s", self._start_all, prepared)
         except BaseException:
@@ -170,7 +174,52 @@ class DockerProvider(DeclaredFaults):
                     raise ServiceFailed(f"{spec.name}: docker could not start {container.name}: {exc}") from None
 
     def service(self, name: str) -> DockerService:
-        return self.services[name]
+        return self.peers[name] if name in self.peers else self.services[name]
+
+    # -- extra peers (infra.ecosystem.docker.peers) -----------------------------------------
+
+    def _capability_problem(self, capability: Capability) -> str | None:
+        return None if self.network is not None else "the ecosystem is not up"
+
+    def start_peer(self, spec):
+        """An extra peer (`infra.ecosystem.peers.PeerSpec`) as a container, running and announced."""
+        from infra.ecosystem.docker.peers import start_peer
+        from infra.ecosystem.conditions import netem_probe_commands
+
+        self.require_capability(Capability.PEERS)
+        if spec.service_name in self.peers:
+            raise ValueError(f"a peer called {spec.name!r} runs already")
+        with signals_deferred():
+            peer = start_peer(spec, self.client, self.network, self.layout, self.settings, self.images["seeder"],
+                              self.labels, self.prepared.media_dir, reaper.peers_dir(self.settings, self.run_id),
+                              self._conditions_kind or "delay line")
+        self.peers[spec.service_name] = peer
+        if self._conditions_kind is None:     # does the kernel have netem? ask from inside a peer
+            probe, undo = netem_probe_commands()
+            self._conditions_kind = "netem" if peer._exec(probe, check=False).exit_code == 0 else "delay line"
+            if self._conditions_kind == "netem":
+                peer._exec(undo, check=False)
+            peer.kind = self._conditions_kind
+        return peer
+
+    def stop_peer(self, name: str) -> None:
+        peer = self.peers.pop(f"peer-{name}", None)
+        if peer is not None:
+            with signals_deferred():
+                peer.remove()
+
+    def allow_torrent(self, info_hash: str) -> None:
+        """The tracker accepts `info_hash` from now on (whitelist appended, SIGHUP)."""
+        from infra.ecosystem.health import tracker_accepts
+        from infra.ecosystem.waits import Wait
+        from infra.swarm import tracker
+
+        tracker.allow(self.prepared.whitelist, [info_hash])
+        service = self.services["tracker"]
+        service.container.kill(signal="SIGHUP")
+        Wait(service="tracker", what=f"the tracker to accept {info_hash} (whitelist reloaded on SIGHUP)",
+             probe=tracker_accepts(service.url, info_hash), timeout=10, interval=0.1,
+             log_tail=service.log_tail).run()
 
     # -- down ---------------------------------------------------------------------------
 
@@ -180,6 +229,9 @@ class DockerProvider(DeclaredFaults):
         if self.client is None:
             return
         with signals_deferred():
+            for peer in self.peers.values():
+                peer.remove()
+            self.peers.clear()
             for service in reversed(list(self.services.values())):
                 with quietly():
                     service.stop()

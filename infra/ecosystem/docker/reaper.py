@@ -110,8 +110,14 @@ def remove_run(client, run_id: str) -> None:
 
 
 def remove_run_data(settings: Settings, run_id: str) -> None:
-    """The run's host directory (the backend's SQLite)."""
+    """The run's host directories (the backend's SQLite, the extra peers' copies)."""
     shutil.rmtree(backend_data_dir(settings, run_id), ignore_errors=True)
+    shutil.rmtree(peers_dir(settings, run_id), ignore_errors=True)
+
+
+def peers_dir(settings: Settings, run_id: str):
+    """Where the run's extra peers keep their copy of the content."""
+    return settings.run_dir / "docker" / f"peers-{run_id}"
 
 
 def cleanup_stale(settings: Settings | None = None, client=None, progress: bool = True) -> list[str]:
