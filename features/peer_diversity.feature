@@ -22,11 +22,12 @@ Feature: A swarm of unequal and unreliable peers
 
   @contract
   Scenario: Pieces from a peer that tampers with them are rejected, and the peer is dropped
-    Given the medium video is seeded only by an honest peer limited to 2 MB/s and a peer that tampers with every other piece
+    # the honest peer alone needs 5 s for the medium video; the peer that tampers is fast
+    Given the medium video is seeded only by an honest peer limited to 1 MB/s and a peer that tampers with every other piece
     When the viewer plays it from the start
     Then the viewer gets exactly the bytes asked for
     And the peer that tampers sent at least one tampered piece
-    And the backend took nothing from the peer that tampers 1 second after its first bad piece
+    And the backend took nothing from the peer that tampers in the last 2 seconds of the stream
 
   Scenario: A peer that hangs up in the middle of a piece costs the viewer no byte
     # the steady peer alone needs 2.5 s for the medium video

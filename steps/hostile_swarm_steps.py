@@ -144,13 +144,16 @@ def step_liar_lied(context):
                 f"the scenario proves nothing unless the backend took a tampered piece: {status}")
 
 
-@then("the backend took nothing from the peer that tampers {grace:g} second after its first bad piece")
-def step_liar_dropped(context, grace):
-    status = _swarm(context).status("liar", context.scene.viewer.client, grace)
-    late = status["blocksAfterTamperedGrace"]
-    context.world.record_figure(context.scenario, f"blocks taken from the liar {grace:g}s after its first bad piece", late)
-    context.scene.judge.stricter(late, equal_to(0), "BEP 3 does not require dropping a peer whose pieces fail the "
-                                 "hash check", f"the peer that tampers: {status}")
+@then("the backend took nothing from the peer that tampers in the last {seconds:g} seconds of the stream")
+def step_liar_dropped(context, seconds):
+    status = _swarm(context).status("liar", context.scene.viewer.client)
+    exchange = context.scene.viewer.last
+    ended_ago = clock.monotonic() - (exchange.started + (exchange.elapsed or 0))
+    quiet = (status["lastBlockSentAgo"] or 0) - ended_ago       # seconds at the end of the stream without the liar
+    context.world.record_figure(context.scenario, "stream's last seconds without the liar (s)", quiet)
+    context.world.record_figure(context.scenario, "stream (s)", exchange.elapsed)
+    context.scene.judge.stricter(quiet, greater_than_or_equal_to(seconds), "BEP 3 does not require dropping a peer "
+                                 "whose pieces fail the hash check", f"the peer that tampers: {status}")
 
 
 @then("the peer that hangs up cut a piece off at least once")

@@ -22,6 +22,7 @@ from typing import AsyncIterator
 import libtorrent as lt
 
 from infra.backends.reference.seeking import READAHEAD_PIECES, arrival, ask_for_tail, drop_stale
+from infra.backends.reference.trust import distrust
 from infra.ecosystem import clock as clocks
 from infra.swarm import http_media, lt_session
 
@@ -55,7 +56,7 @@ class ActiveTorrent:
     last_access: float
     streams: int = 0
     metadata: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
-    windows: dict[int, range] = field(default_factory=dict)    # reader -> the pieces it reads next
+    windows: dict[int, range] = field(default_factory=dict)    # reader -> the pieces it reads next (seeking.py)
     tail_asked: bool = False
 
     @property
@@ -129,6 +130,7 @@ class Engine:
         self._pieces: dict[tuple[str, int], asyncio.Future] = {}
         self._retries: dict[tuple[str, int], int] = {}
         self._awaited: dict[tuple[str, int], int] = {}      # pieces a reader waits for right now
+        self._blocked = lt.ip_filter()                      # addresses of banned peers (trust.py)
         self._removing: dict[str, asyncio.Event] = {}   # info hash -> set when libtorrent has let go
         self._tasks: list[asyncio.Task] = []
 
@@ -138,7 +140,7 @@ class Engine:
         self.download_dir.mkdir(parents=True, exist_ok=True)
         self.session = lt_session.new_session(
             self.host, "swarmspec-backend",
-            alert_mask=lt_session.ALERTS | lt.alert.category_t.piece_progress_notification,
+            alert_mask=lt_session.ALERTS | lt.alert.category_t.piece_progress_notification | lt.alert.category_t.peer_notification,
             tracker_backoff=100,
         )
         self._tasks = [asyncio.create_task(self._alert_loop()), asyncio.create_task(self._reaper())]
@@ -245,8 +247,7 @@ class Engine:
             for piece in range(first, last + 1):
                 active.windows[reader] = range(piece, min(last, piece + READAHEAD_PIECES) + 1)
                 if piece == first:   # a seek: read-ahead for old positions is no longer wanted
-                    drop_stale(self._pieces, self._awaited, active.info_hash, active.handle,
-                               {p for window in active.windows.values() for p in window})
+                    drop_stale(self._pieces, self._awaited, active.info_hash, active.handle, active.windows)
                 self._request_ahead(active, piece, min(last, piece + READAHEAD_PIECES))
                 data = await self._piece(active, piece, first_timeout if piece == first else timeout)
                 active.last_access = clocks.monotonic()
@@ -275,10 +276,8 @@ class Engine:
         piece = (file.offset + start) // piece_len
         self._request_ahead(active, piece, piece + READAHEAD_PIECES)
         await self._piece(active, piece, timeout)
-        if not active.tail_asked:
-            active.tail_asked = True
-            ask_for_tail(active.handle, (file.offset + max(file.size - 1, 0)) // piece_len,
-                         {key[1] for key in self._pieces if key[0] == active.info_hash}, READAHEAD_DEADLINE_MS, DEADLINE_STEP_MS)
+        ask_for_tail(active, (file.offset + max(file.size - 1, 0)) // piece_len,
+                     {key[1] for key in self._pieces if key[0] == active.info_hash}, READAHEAD_DEADLINE_MS, DEADLINE_STEP_MS)
 
     def _request_ahead(self, active: ActiveTorrent, first: int, last: int) -> None:
         num_pieces = active.handle.torrent_file().num_pieces()
@@ -333,8 +332,7 @@ class Engine:
         # after a round trip to its disk thread, where they would reset the priority of
         # pieces a viewer asked for in the meantime (their reads then fail as "canceled").
         active.handle.prioritize_pieces([0] * ti.num_pieces())
-        # Container indexes live at the head and the tail: the head now, the tail once a
-        # viewer's first piece is in (seeking.ask_for_tail).
+        # Container indexes live at the head and the tail: the head now, the tail after a viewer's first piece.
         piece_len = ti.piece_length()
         head = file.offset // piece_len
         for i, piece in enumerate(dict.fromkeys([head, head + 1])):
@@ -386,6 +384,8 @@ class Engine:
             active = self.torrents.get(str(alert.handle.info_hashes().v1))
             if active is not None:
                 self._on_metadata(active)
+        elif isinstance(alert, lt.peer_ban_alert):
+            distrust(self.session, self._blocked, alert)
         elif isinstance(alert, (lt.tracker_error_alert, lt.torrent_error_alert, lt.file_error_alert)):
             log.warning("%s", alert.message())
 

@@ -27,10 +27,11 @@ RECENT = 1.0
 
 
 def drop_stale(pieces: dict[tuple[str, int], asyncio.Future], awaited: dict[tuple[str, int], int],
-               info_hash: str, handle: lt.torrent_handle, wanted: set[int]) -> None:
+               info_hash: str, handle: lt.torrent_handle, windows: dict[int, range]) -> None:
     """A seek: read-ahead asked for at the old position, in no reader's window now and
     awaited by nobody, loses its deadline and priority, so libtorrent cancels the requests
     it has not sent yet (of 21 stale blocks a 2 MB/s seeder still sent after a seek: none)."""
+    wanted = {piece for window in windows.values() for piece in window}
     for key in [k for k, fut in pieces.items()
                 if k[0] == info_hash and k[1] not in wanted and k not in awaited and not fut.done()]:
         pieces.pop(key).cancel()
@@ -38,11 +39,15 @@ def drop_stale(pieces: dict[tuple[str, int], asyncio.Future], awaited: dict[tupl
         handle.piece_priority(key[1], 0)
 
 
-def ask_for_tail(handle: lt.torrent_handle, tail: int, asked: set[int], deadline_ms: int, step_ms: int) -> None:
+def ask_for_tail(active, tail: int, asked: set[int], deadline_ms: int, step_ms: int) -> None:
     """The file's last two pieces (a moov at the end lives there), asked for once a viewer's
     first piece is in, not before: asked for with it, they delayed that first byte. Read
     back when they arrive (into the cache). Pieces a reader asked for already (`asked`) keep
-    the reader's deadline and flags."""
+    the reader's deadline and flags. Once per torrent (`active`, an engine.ActiveTorrent)."""
+    if active.tail_asked:
+        return
+    active.tail_asked = True
+    handle = active.handle
     for i, piece in enumerate(dict.fromkeys([tail, tail - 1])):
         if piece not in asked and 0 <= piece < handle.torrent_file().num_pieces():
             handle.piece_priority(piece, 7)
