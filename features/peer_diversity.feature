@@ -30,9 +30,10 @@ Feature: A swarm of unequal and unreliable peers
     And the backend took nothing from the peer that tampers in the last 2 seconds of the stream
 
   Scenario: A peer that hangs up in the middle of a piece costs the viewer no byte
-    # the steady peer alone needs 2.5 s for the medium video
-    Given the medium video is seeded only by a steady peer limited to 2 MB/s and a peer that hangs up in the middle of every piece
+    # the steady peer alone needs 5 s for the medium video; the other one serves no metadata,
+    # so a backend that connects before it has the metadata meets it again a second later
+    Given the medium video is seeded only by a steady peer limited to 1 MB/s and a peer that hangs up in the middle of every piece
     When the viewer plays it from the start
     Then the viewer gets exactly the bytes asked for
     And the peer that hangs up cut a piece off at least once
-    And the answer came within 8 seconds
+    And the answer came within 10 seconds
