@@ -1,4 +1,4 @@
-@allure.label.epic:Hostile-swarm @fault @needs.control @needs.peers @needs.playback
+@allure.label.epic:Hostile-swarm @fault @needs.control @needs.peers @needs.fresh-torrents @needs.playback
 Feature: Faults in the middle of a stream
   A viewer in the middle of a body when the swarm breaks sees a bounded failure (the
   body ends short, or the connection closes) within the backend's stream timeout, never

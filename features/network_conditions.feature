@@ -1,4 +1,4 @@
-@allure.label.epic:Hostile-swarm @needs.netem @needs.peers @needs.playback @needs.seeking @performance
+@allure.label.epic:Hostile-swarm @needs.netem @needs.peers @needs.fresh-torrents @needs.playback @needs.seeking @performance
 Feature: Streaming from a seeder far away, on a lossy or narrow link
   The seeder of a fresh torrent sits behind an interface of its own with added round-trip
   time, loss and a bandwidth cap (netem, or where the kernel lacks it the same conditions

@@ -1,4 +1,4 @@
-@allure.label.epic:Hostile-swarm @needs.peers @needs.playback @needs.seeking
+@allure.label.epic:Hostile-swarm @needs.peers @needs.fresh-torrents @needs.playback @needs.seeking
 Feature: A swarm of unequal and unreliable peers
   Real swarms are not one well-behaved seeder. Each scenario seeds a fresh torrent of a
   test video (the same bytes under another info hash, so no backend has seen it) with
