@@ -22,7 +22,7 @@ from pathlib import Path
 from behave import fixture, use_fixture
 
 from infra.config import Settings
-from infra.ecosystem.contract import Fault, FaultNotSupported
+from infra.ecosystem.contract import Capability, Fault, FaultNotSupported
 from infra.ecosystem.endpoints import Endpoints
 from infra.ecosystem import services as ecosystem_services
 from infra.ecosystem.providers import make_provider
@@ -136,10 +136,24 @@ def _missing_faults(world: World, needs: set[str]) -> str | None:
     return f"{tags}: {'; '.join(reasons)}" if reasons else None
 
 
+def _missing_capabilities(world: World, needs: set[str]) -> str | None:
+    """Why the scenario cannot run here if it needs what only a provider gives (`@needs.peers`,
+    `@needs.netem`) and the provider cannot give it here (no root, no tc...)."""
+    wanted = sorted(need for need in needs if Capability.from_tag(need))
+    if not wanted:
+        return None
+    provider = world.swarm.provider
+    if provider is None:
+        return f"{', '.join('@needs.' + n for n in wanted)}: the suite attached to a running ecosystem"
+    reasons = [reason for reason in (provider.why_not(Capability(need)) for need in wanted) if reason]
+    return "; ".join(reasons) or None
+
+
 def before_scenario(context, scenario):
     world: World = context.world
     needs = _needs(scenario.effective_tags)
-    missing = world.target.missing({need for need in needs if need != "control" and not need.startswith("fault.")})
+    missing = world.target.missing({need for need in needs if need != "control" and not need.startswith("fault.")
+                                    and not Capability.from_tag(need)})
     if missing:
         reason = f"{UNIMPLEMENTED_PREFIX}target {world.target.name!r} lacks {', '.join(sorted(missing))}"
         scenario.skip(reason)   # graded unimplemented: neither a pass nor a failure
@@ -154,7 +168,7 @@ def before_scenario(context, scenario):
                   f"{MAX_IDLE_WAIT:g}s (set SWARMSPEC_IDLE_TIMEOUT lower)")
         scenario.skip(reason)
         return
-    reason = _missing_faults(world, needs)
+    reason = _missing_faults(world, needs) or _missing_capabilities(world, needs)
     if reason:
         scenario.skip(reason)   # behave prints the reason; the scenario counts as skipped
         return

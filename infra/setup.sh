@@ -36,6 +36,22 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# Optional: network conditions on extra peers (features/network_conditions.feature) need
+# tc, ip (iproute2) and iptables; without them (or without root) those scenarios are skipped
+# with the reason, so only root installs them and nobody else is stopped for them.
+declare -A optional=([tc]=iproute2 [ip]=iproute2 [iptables]=iptables [nsenter]=util-linux [unshare]=util-linux)
+wanted=()
+for cmd in "${!optional[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || wanted+=("${optional[$cmd]}")
+done
+if [ ${#wanted[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && [ -z "${SWARMSPEC_SKIP_APT:-}" ] && command -v apt-get >/dev/null; then
+  wanted=($(printf '%s\n' "${wanted[@]}" | sort -u))
+  say "installing Debian packages for network conditions: ${wanted[*]}"
+  timeout 600 apt-get update -q >/dev/null || die "apt-get update failed (or took over 10 min)"
+  DEBIAN_FRONTEND=noninteractive timeout 1200 apt-get install -y -q --no-install-recommends "${wanted[@]}" >/dev/null \
+    || die "apt-get install ${wanted[*]} failed"
+fi
+
 # -- Python venv ----------------------------------------------------------------------
 py=${SWARMSPEC_PYTHON:-python3}
 "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || die "Python 3.11+ is needed ($py is $("$py" -V 2>&1))"

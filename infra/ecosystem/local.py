@@ -15,6 +15,8 @@ reported by name with what was awaited and the tail of its log.
 Of the faults of `infra.ecosystem.contract` it declares kill and restart: a process can
 be killed and started again on its port. It does not pause or disconnect a service (all
 of them share the host's loopback); scenarios that need those are skipped under it.
+It starts extra peers on request (`infra.ecosystem.local_peers`), in network namespaces
+of the run's own when it runs as root, which is what network conditions need.
 """
 
 from __future__ import annotations
@@ -32,9 +34,9 @@ from pathlib import Path
 from infra.config import Settings
 from infra.ecosystem import clock, ports
 from infra.ecosystem import services as ecosystem
-from infra.ecosystem.contract import DeclaredFaults, Fault
+from infra.ecosystem.contract import Capability, DeclaredFaults, Fault
 from infra.ecosystem.endpoints import Endpoints
-from infra.ecosystem.health import http_ok
+from infra.ecosystem.health import http_ok, tracker_accepts
 from infra.ecosystem.logs import tail
 from infra.ecosystem.prepare import Prepared, prepare
 from infra.ecosystem.user_backend import BackendConfigError, UserBackend
@@ -85,6 +87,7 @@ class LocalLayout:
     opentracker: str = field(default_factory=tracker.opentracker_binary)
     node: str = field(default_factory=lambda: shutil.which("node") or "node")
     tracker_as_root: bool = False     # as root the tracker is started as nobody (see run_as)
+    peer_hub: str = ""              # set when the run has network namespaces for peers (infra.ecosystem.netns)
 
     @property
     def bind_host(self) -> str:
@@ -138,6 +141,7 @@ class LocalService:
         self.env = env
         self.watchdog = watchdog
         self.cwd = layout.prepared.run_dir
+        self.host = layout.bind_host          # a peer in a namespace of its own listens on its address there
         self.process: subprocess.Popen | None = None
         if spec.user is not None:
             # the user's backend keeps its state in a directory of this run and starts there
@@ -146,12 +150,12 @@ class LocalService:
 
     @property
     def url(self) -> str:
-        return self.layout.url(self.name)
+        return f"http://{self.host}:{self.layout.ports[self.name]}"
 
     def start(self) -> None:
         """Start on the current port (a restart keeps it: magnets embed the tracker's URL)."""
         port = self.layout.ports[self.name]
-        if ports.is_listening(self.layout.bind_host, port):
+        if ports.is_listening(self.host, port):
             # Somebody else answers there: a health probe would take them for us.
             message = f"{self.name}: port {port} is already in use by another program (address already in use)"
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -296,6 +300,7 @@ class LocalProvider(DeclaredFaults, WatchedRun):
 
     name = "local"
     faults = frozenset({Fault.KILL, Fault.RESTART})
+    capabilities = frozenset({Capability.PEERS, Capability.NETEM})
 
     def __init__(self, settings: Settings | None = None, progress: bool = True) -> None:
         self.settings = settings or Settings.from_env()
@@ -305,6 +310,7 @@ class LocalProvider(DeclaredFaults, WatchedRun):
         self.endpoints: Endpoints | None = None
         self.layout: LocalLayout | None = None
         self.watchdog: Watchdog | None = None
+        self.peers = None                     # infra.ecosystem.local_peers.LocalPeers, made by up()
 
     def up(self) -> Endpoints:
         """Prepare, then start every service in dependency order. On any failure, what
@@ -320,7 +326,11 @@ class LocalProvider(DeclaredFaults, WatchedRun):
         logs = self.settings.logs_dir
         self.watchdog = Watchdog(self.run_id, self.settings.stop_timeout, logs / "watchdog.log", prepared.run_dir)
         self.watchdog.path(layout.run_state_dir)
+        from infra.ecosystem.local_peers import LocalPeers   # it builds on LocalService
+
+        self.peers = LocalPeers(layout, env, logs, self.watchdog)
         try:
+            self.peers.open()                 # the hub the tracker also listens on, before it starts
             for spec in ecosystem.start_order(self.settings.extras, (user.spec(),) if user else ()):
                 service = LocalService(spec, layout, logs / f"{spec.name}.log", env, self.watchdog)
                 self.services[spec.name] = service
@@ -334,18 +344,43 @@ class LocalProvider(DeclaredFaults, WatchedRun):
         return self.endpoints
 
     def service(self, name: str) -> LocalService:
+        if self.peers is not None and name in self.peers.peers:
+            return self.peers.peers[name]
         return self.services[name]
 
     def admit(self, info_hashes: list[str]) -> None:
         """The tracker accepts these torrents from now on: added to its whitelist, which it
-        re-reads on SIGHUP (a stopped tracker reads it when it starts)."""
+        re-reads on SIGHUP (a stopped tracker reads it when it starts). A running tracker
+        is asked until it accepts them, so a peer announcing right after is not refused."""
         tracker.add_to_whitelist(self.layout.prepared.whitelist, info_hashes)
-        self.services["tracker"].reload()
+        service = self.services["tracker"]
+        service.reload()
+        if service.is_running():
+            for info_hash in info_hashes:
+                Wait(service="tracker", what=f"the tracker to accept {info_hash} (whitelist reloaded on SIGHUP)",
+                     probe=tracker_accepts(service.url, info_hash), timeout=10, interval=0.1,
+                     log_tail=service.log_tail).run()
+
+    def _capability_problem(self, capability: Capability) -> str | None:
+        if self.peers is None:
+            return "the ecosystem is not up"
+        return self.peers.netem_problem() if capability is Capability.NETEM else None
+
+    def start_peer(self, spec):
+        """An extra peer (`infra.ecosystem.peers.PeerSpec`), running and announced."""
+        self.require_capability(Capability.PEERS)
+        return self.peers.start(spec)
+
+    def stop_peer(self, name: str) -> None:
+        if self.peers is not None:
+            self.peers.stop(name)
 
     def down(self) -> None:
         self._down_watched(self._stop_all)
 
     def _stop_all(self) -> None:
+        if self.peers is not None:
+            self.peers.close()
         for service in reversed(list(self.services.values())):
             service.stop()
         if self.layout is not None:

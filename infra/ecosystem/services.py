@@ -25,6 +25,7 @@ class Layout(Protocol):
     bind_host: str
     admin_ip: str
     run_id: str
+    peer_hub: str                                  # another address the tracker listens on ("" if none): see netns
 
     def port(self, service: str) -> int: ...
     def path(self, what: str) -> str: ...          # catalog, media, torrents, whitelist, run, backend-data, credentials, backends
@@ -73,7 +74,8 @@ def _tracker_command(layout: Layout) -> list[str]:
         where = ["-d", str(whitelist.parent), "-w", "/" + whitelist.name]
     else:
         where = ["-d", "/", "-w", str(whitelist)]
-    return [layout.opentracker, "-i", layout.bind_host, "-p", str(port), "-P", str(port),
+    hub = ["-i", layout.peer_hub, "-p", str(port), "-P", str(port)] if layout.peer_hub else []
+    return [layout.opentracker, "-i", layout.bind_host, "-p", str(port), "-P", str(port), *hub,
             "-A", layout.admin_ip, *where]
 
 

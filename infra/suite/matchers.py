@@ -161,6 +161,36 @@ def body_equals(expected: bytes, source: str, offset: int = 0, partial_ok: bool 
     return BodyEquals(expected, source, offset, partial_ok)
 
 
+class WholeOrVisiblyCut(BaseMatcher[Exchange]):
+    """The body is the whole of `expected`, or a prefix of it that the viewer can tell was
+    cut off (the transport broke: a Content-Length not reached, a closed connection). A
+    body that ends short without any sign is a silent truncation: a player would take it
+    for the end of the video."""
+
+    def __init__(self, expected: bytes, source: str) -> None:
+        self.expected, self.source = expected, source
+
+    def _matches(self, item: Exchange) -> bool:
+        if item.body != self.expected[:len(item.body)]:
+            return False
+        return len(item.body) == len(self.expected) or item.error is not None
+
+    def describe_to(self, description: Description) -> None:
+        description.append_text(f"the whole of {self.source} ({len(self.expected)} bytes), or exact bytes up to "
+                                "a visible cut (a broken transfer)")
+
+    def describe_mismatch(self, item: Exchange, description: Description) -> None:
+        if item.body != self.expected[:len(item.body)]:
+            BodyEquals(self.expected, self.source).describe_mismatch(item, description)
+        else:
+            description.append_text(f"{exchange_line(item)}: {len(item.body)} exact bytes, then the body ended "
+                                    "without any error: a silent truncation")
+
+
+def whole_or_visibly_cut(expected: bytes, source: str) -> WholeOrVisiblyCut:
+    return WholeOrVisiblyCut(expected, source)
+
+
 class HasNoBody(BaseMatcher[Exchange]):
     def _matches(self, item: Exchange) -> bool:
         return item.body == b""

@@ -41,6 +41,9 @@ class ScenarioState:
     seek: dict[str, Any] | None = None                 # ... and of its last seek
     fetched: list[dict[str, Any]] = field(default_factory=list)   # a fetch-based player's answers
     swarm_rate: float | None = None                    # the seeder's upload limit, bytes/s (a slow swarm)
+    swarm: Any = None                                  # infra.suite.peers.ScenarioSwarm: the scenario's own peers
+    conditions: Any = None                             # infra.ecosystem.conditions.NetworkConditions in force
+    fault_at: float | None = None                      # monotonic time a fault was injected mid-stream
 
     def require_video(self) -> VideoRef:
         if self.video is None:

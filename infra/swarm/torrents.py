@@ -118,3 +118,32 @@ def make_unseeded(work_dir: Path, cache_dir: Path, size: int = 3 * 1024 * 1024,
         content.unlink(missing_ok=True)
 
 
+def variant_file(torrent_file: Path, tag: str, out_dir: Path) -> TorrentInfo:
+    """A `variant` written to a .torrent file, under another name too: the info dictionary
+    gets `source = swarmspec-<tag>` (VARIANT_KEY, as `variant`) and the tag in its name
+    (`test-large-4k.<tag>.mp4`, `test-multi-file.<tag>`); pieces and piece hashes stay.
+
+    A scenario that needs a torrent no backend has seen yet, and peers nobody else seeds
+    it with, uses a variant: the main seeder never has it, no earlier scenario left it in
+    a backend's cache, and its files land under a name of their own in a backend's
+    download folder (with the old name, a backend that finds the files of an earlier
+    torrent there checks them and has every piece at once)."""
+    if not tag or not tag.replace("-", "").isalnum():
+        raise ValueError(f"a variant tag is letters, digits and dashes: {tag!r}")
+    decoded = lt.bdecode(torrent_file.read_bytes())
+    info = decoded[b"info"]
+    info[VARIANT_KEY] = f"swarmspec-{tag}".encode()
+    info[b"name"] = variant_name(info[b"name"].decode(), tag, single_file=b"files" not in info).encode()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{torrent_file.name.split('.')[0]}.{tag}.torrent"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(lt.bencode(decoded))
+    tmp.replace(path)
+    return describe(path)
+
+
+def variant_name(name: str, tag: str, single_file: bool) -> str:
+    """`test-large-4k.mp4` -> `test-large-4k.<tag>.mp4` (the extension says it is a video);
+    a folder: `test-multi-file` -> `test-multi-file.<tag>`."""
+    stem, dot, extension = name.rpartition(".") if single_file and "." in name else (name, "", "")
+    return f"{stem}.{tag}{dot}{extension}"

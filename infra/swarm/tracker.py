@@ -68,3 +68,10 @@ def stats_url(base: str) -> str:
 
 def scrape_url(base: str, info_hash: str) -> str:
     return f"{base}/scrape?info_hash={quote_from_bytes(bytes.fromhex(info_hash))}"
+
+
+def probe_announce_url(base: str, info_hash: str) -> str:
+    """An announce that lists nobody (port 0, then withdrawn by the caller with event=stopped):
+    the tracker answers "not authorized" until the info hash is on its whitelist."""
+    return (f"{announce_url(base)}?info_hash={quote_from_bytes(bytes.fromhex(info_hash))}"
+            f"&peer_id=-SW0000-whitelistchk&port=0&uploaded=0&downloaded=0&left=1&compact=1&numwant=0")

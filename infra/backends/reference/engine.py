@@ -22,6 +22,7 @@ from infra.backends.reference import memory
 from infra.backends.reference.alerts import AlertPump
 from infra.backends.reference.cache import DEFAULT_CAPACITY, PieceCache
 from infra.backends.reference.reader import PieceReader, StreamTimeout
+from infra.backends.reference.trust import distrust
 from infra.ecosystem import clock as clocks
 from infra.swarm import http_media, lt_session
 
@@ -112,6 +113,7 @@ class Engine:
         self.cache = PieceCache(cache_bytes)
         self.reader = PieceReader(self.cache)
         self.torrents: dict[str, ActiveTorrent] = {}
+        self._blocked = lt.ip_filter()                  # addresses of banned peers (trust.py)
         self._removing: dict[str, asyncio.Event] = {}   # info hash -> set when libtorrent has let go
         self._tasks: list[asyncio.Task] = []
 
@@ -121,7 +123,8 @@ class Engine:
         self.download_dir.mkdir(parents=True, exist_ok=True)
         self.session = lt_session.new_session(
             self.host, "swarmspec-backend",
-            alert_mask=lt_session.ALERTS | lt.alert.category_t.piece_progress_notification,
+            alert_mask=(lt_session.ALERTS | lt.alert.category_t.piece_progress_notification
+                        | lt.alert.category_t.peer_notification),   # peer_ban_alert: trust.py
             tracker_backoff=100, **SESSION_TUNING,
         )
         self._alerts = AlertPump(self.session, self._dispatch)
@@ -278,6 +281,8 @@ class Engine:
             active = self.torrents.get(str(alert.handle.info_hashes().v1))
             if active is not None:
                 self._on_metadata(active)
+        elif isinstance(alert, lt.peer_ban_alert):
+            distrust(self.session, self._blocked, alert)
         elif isinstance(alert, (lt.tracker_error_alert, lt.torrent_error_alert, lt.file_error_alert)):
             log.warning("%s", alert.message())
 

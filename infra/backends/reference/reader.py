@@ -21,6 +21,7 @@ import libtorrent as lt
 
 from infra.ecosystem import clock as clocks
 from infra.backends.reference.cache import PieceCache
+from infra.backends.reference.patience import arrival
 from infra.backends.reference.readahead import LOWEST, URGENT, Window, ahead_priority
 
 if TYPE_CHECKING:
@@ -111,14 +112,13 @@ class PieceReader:
             return cached
         escalation = asyncio.get_running_loop().call_later(ESCALATE_AFTER, self._escalate, active, piece)
         try:
-            async with asyncio.timeout(timeout):
-                return await asyncio.shield(fut)
+            return await arrival(fut, active.handle, timeout)   # a slow swarm still delivering gets longer
         except asyncio.CancelledError:
             if fut.cancelled() and not asyncio.current_task().cancelling():
                 raise StreamTimeout(f"torrent {active.info_hash} was removed while piece {piece} was awaited") from None
             raise
         except TimeoutError:
-            raise StreamTimeout(f"piece {piece} of {active.info_hash} did not arrive within {timeout:g}s "
+            raise StreamTimeout(f"piece {piece} of {active.info_hash} did not arrive (nothing for {timeout:g}s) "
                                 f"({active.handle.status().num_peers} peers)") from None
         finally:
             escalation.cancel()

@@ -85,6 +85,7 @@ class DockerLayout:
     bind_host: str = "0.0.0.0"
     admin_ip: str = "127.0.0.1"        # the container's own health check reads /stats
     published: Mapping[str, int] = field(default_factory=dict)   # service -> host port of its stream port
+    peer_hub: str = ""                  # peers are containers on the run's network: no hub
 
     def port(self, service: str) -> int:
         return container_port(service)

@@ -20,7 +20,7 @@ from infra.config import Settings
 from infra.ecosystem import clock, ports
 from infra.ecosystem import services as ecosystem
 from infra.ecosystem import credentials
-from infra.ecosystem.contract import DeclaredFaults, Fault
+from infra.ecosystem.contract import Capability, DeclaredFaults, Fault
 from infra.ecosystem.docker import reaper
 from infra.ecosystem.docker.engine import DockerUnavailable, connect, ensure_engine, say, sdk
 from infra.ecosystem.docker.images import build_images
@@ -69,6 +69,7 @@ def refuse_unpublishable(extras: tuple[str, ...]) -> None:
 class DockerProvider(DeclaredFaults, WatchedRun):
     name = "docker"
     faults = frozenset({Fault.KILL, Fault.RESTART, Fault.PAUSE, Fault.DISCONNECT})
+    capabilities = frozenset({Capability.PEERS, Capability.NETEM})
 
     def __init__(self, settings: Settings | None = None, progress: bool = True) -> None:
         self.settings = settings or Settings.from_env()
@@ -87,6 +88,8 @@ class DockerProvider(DeclaredFaults, WatchedRun):
         self.watchdog: Watchdog | None = None
         self.prepared = None
         self.user: UserBackend | None = None
+        self.peers: dict = {}                     # service name -> docker.peers.DockerPeer
+        self._conditions_kind: str | None = None  # "netem" or "delay line", probed in the first peer
 
     # -- up -----------------------------------------------------------------------------
 
@@ -201,13 +204,54 @@ class DockerProvider(DeclaredFaults, WatchedRun):
                     raise ServiceFailed(f"{spec.name}: docker could not start {container.name}: {exc}") from None
 
     def service(self, name: str) -> DockerService:
-        return self.services[name]
+        return self.peers[name] if name in self.peers else self.services[name]
+
+    # -- extra peers (infra.ecosystem.docker.peers) -----------------------------------------
+
+    def _capability_problem(self, capability: Capability) -> str | None:
+        return None if self.network is not None else "the ecosystem is not up"
+
+    def start_peer(self, spec):
+        """An extra peer (`infra.ecosystem.peers.PeerSpec`) as a container, running and announced."""
+        from infra.ecosystem.docker.peers import start_peer
+        from infra.ecosystem.conditions import netem_probe_commands
+
+        self.require_capability(Capability.PEERS)
+        if spec.service_name in self.peers:
+            raise ValueError(f"a peer called {spec.name!r} runs already")
+        with signals_deferred():
+            peer = start_peer(spec, self.client, self.network, self.layout, self.settings, self.images["seeder"],
+                              self.labels, self.prepared.media_dir, reaper.peers_dir(self.settings, self.run_id),
+                              self._conditions_kind or "delay line")
+        self.peers[spec.service_name] = peer
+        if self._conditions_kind is None:     # does the kernel have netem? ask from inside a peer
+            probe, undo = netem_probe_commands()
+            self._conditions_kind = "netem" if peer._exec(probe, check=False).exit_code == 0 else "delay line"
+            if self._conditions_kind == "netem":
+                peer._exec(undo, check=False)
+            peer.kind = self._conditions_kind
+        return peer
+
+    def stop_peer(self, name: str) -> None:
+        peer = self.peers.pop(f"peer-{name}", None)
+        if peer is not None:
+            with signals_deferred():
+                peer.remove()
 
     def admit(self, info_hashes: list[str]) -> None:
         """The tracker accepts these torrents from now on: added in place to the whitelist
         its container mounts (one file), which it re-reads on SIGHUP."""
         tracker.add_to_whitelist(self.prepared.whitelist, info_hashes)
-        self.services["tracker"].reload()
+        service = self.services["tracker"]
+        service.reload()
+        if service.is_running():   # asked until it accepts them: a peer announcing next is not refused
+            from infra.ecosystem.health import tracker_accepts
+            from infra.ecosystem.waits import Wait
+
+            for info_hash in info_hashes:
+                Wait(service="tracker", what=f"the tracker to accept {info_hash} (whitelist reloaded on SIGHUP)",
+                     probe=tracker_accepts(service.url, info_hash), timeout=10, interval=0.1,
+                     log_tail=service.log_tail).run()
 
     # -- down ---------------------------------------------------------------------------
 
@@ -220,6 +264,9 @@ class DockerProvider(DeclaredFaults, WatchedRun):
 
     def _remove_all(self) -> None:
         with signals_deferred():
+            for peer in self.peers.values():
+                peer.remove()
+            self.peers.clear()
             for service in reversed(list(self.services.values())):
                 with quietly():
                     service.stop()

@@ -109,14 +109,21 @@ def remove_run(client, run_id: str) -> None:
             network.remove()
 
 
-def run_data_dirs(settings: Settings, run_id: str) -> tuple[Path, Path]:
-    """The run's host directories: the backend's SQLite, the secret files it mounts."""
-    return backend_data_dir(settings, run_id), secrets_dir(settings, run_id)
+def run_data_dirs(settings: Settings, run_id: str) -> tuple[Path, Path, Path]:
+    """The run's host directories: the backend's SQLite, the secret files it mounts, the
+    extra peers' copies of the content."""
+    return backend_data_dir(settings, run_id), secrets_dir(settings, run_id), peers_dir(settings, run_id)
 
 
 def remove_run_data(settings: Settings, run_id: str) -> None:
+    """The run's host directories (`run_data_dirs`)."""
     for path in run_data_dirs(settings, run_id):
         shutil.rmtree(path, ignore_errors=True)
+
+
+def peers_dir(settings: Settings, run_id: str) -> Path:
+    """Where the run's extra peers keep their copy of the content."""
+    return settings.run_dir / "docker" / f"peers-{run_id}"
 
 
 def cleanup_stale(settings: Settings | None = None, client=None, progress: bool = True) -> list[str]:

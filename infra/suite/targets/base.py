@@ -81,6 +81,9 @@ class Target:
     def stream_url(self, client: Client, video: VideoRef) -> str:
         raise NotImplementedError
 
+    def forget_streams(self) -> None:
+        """Forget the stream URLs obtained so far (a restarted backend may not know them)."""
+
     def auth_headers(self, client: Client) -> dict[str, str]:
         """Headers every request of a viewer carries (credentials for the stream URL)."""
         return {}

@@ -41,7 +41,7 @@ class DeclarativeTarget(Target):
         self.clock = clock or clocks.SYSTEM
         self.jar = RequestsCookieJar()
         self._session: tuple[dict[str, object], float | None] | None = None   # login captures, renew at
-        self._streams: dict[str, dict[str, object]] = {}                       # video name -> stream values
+        self._streams: dict[str, dict[str, object]] = {}                       # info hash -> stream values
 
     def __repr__(self) -> str:
         return f"<target {self.name} at {self.base_url} from {self.spec.path}>"
@@ -155,6 +155,9 @@ class DeclarativeTarget(Target):
             if stream.cache == "per-video":
                 self._streams[video.info_hash] = cached   # per torrent: a fresh copy has its own
         return {**variables, **cached}
+
+    def forget_streams(self) -> None:
+        self._streams.clear()
 
     def stream_url(self, client: Client, video: VideoRef) -> str:
         stream = self.spec.stream
