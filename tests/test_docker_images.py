@@ -212,3 +212,36 @@ def test_the_admin_login_never_reaches_a_container_environment():
     env = layout.container_env(Settings(admin_email="a@x.test", admin_password="hunter2"))
     assert not set(layout.SECRET_SETTINGS) & set(env)
     assert "hunter2" not in repr(env)
+
+
+def test_a_run_holds_its_images_and_a_build_never_removes_a_hold(monkeypatch):
+    """Content tags are shared by every checkout on the engine; a run's hold tag keeps its
+    images while another checkout's build removes the tags it superseded."""
+    from types import SimpleNamespace
+
+    from infra.ecosystem.docker import images
+
+    class Image:
+        def __init__(self, tags, checkout):
+            self.tags, self.labels = tags, {images.LABEL_CHECKOUT: str(checkout)}
+
+    listed = [Image(["swarmspec/seeder:old", "swarmspec/seeder:hold-run1"], images.PROJECT_ROOT)]
+    assert images.superseded(listed, "swarmspec/seeder:new", "swarmspec/seeder") == ["swarmspec/seeder:old"]
+
+    class NotFound(Exception):
+        pass
+
+    monkeypatch.setattr(images, "sdk", lambda: SimpleNamespace(errors=SimpleNamespace(ImageNotFound=NotFound)))
+    tagged, gone_once = [], [True]
+
+    def get(ref):
+        if gone_once[0]:               # removed by another checkout right after the first build
+            gone_once[0] = False
+            raise NotFound(ref)
+        return SimpleNamespace(tag=lambda repo, tag: tagged.append(f"{repo}:{tag}"))
+
+    client = SimpleNamespace(images=SimpleNamespace(get=get))
+    builds = []
+    held = images._held(client, lambda: builds.append(1) or "swarmspec/seeder:abc", "run1")
+    assert held == "swarmspec/seeder:hold-run1" and tagged == [held] and len(builds) == 2
+    assert images._held(client, lambda: "swarmspec/seeder:abc", None) == "swarmspec/seeder:abc"

@@ -194,6 +194,7 @@ else
             --build-arg "PY_VERSION=$PY_VERSION" \
             --label "org.swarmspec.runtime.content-hash=$CONTENT_HASH" \
             --label "org.swarmspec.runtime.base=$BASE_IMAGE" \
+            --label "org.swarmspec.checkout=$SWARMSPEC_ROOT" \
             --tag "$IMAGE" \
             "$WHEELHOUSE" >>"$LOGFILE" 2>&1; then
         die "docker build of $IMAGE failed (or exceeded ${BUILD_DEADLINE_S}s)" "$LOGFILE"
@@ -205,9 +206,14 @@ else
         >>"$LOGFILE" 2>&1 || die "smoke run of $IMAGE failed" "$LOGFILE"
 fi
 docker tag "$IMAGE" "$RUNTIME_REPO:latest"
-# drop superseded content-hash tags (kept if a container still uses them)
+# drop superseded content-hash tags this checkout built (kept if a container still uses
+# them): another checkout on the same engine may be between building its runtime image
+# and building its role images from it, as the role images' clean-up knows too
+# (infra/ecosystem/docker/images.py, LABEL_CHECKOUT)
 docker image ls --format '{{.Repository}}:{{.Tag}}' "$RUNTIME_REPO" | while read -r old; do
-    case "$old" in "$IMAGE" | "$RUNTIME_REPO:latest" | *"<none>"*) continue ;; esac
+    case "$old" in "$IMAGE" | "$RUNTIME_REPO:latest" | *"<none>"* | *":hold-"*) continue ;; esac
+    owner="$(docker image inspect --format '{{index .Config.Labels "org.swarmspec.checkout"}}' "$old" 2>/dev/null || true)"
+    [[ "$owner" == "$SWARMSPEC_ROOT" ]] || continue
     if docker rmi "$old" >>"$LOGFILE" 2>&1; then log "removed superseded $old"; fi
 done
 echo "$IMAGE" >"$SWARMSPEC_RUN_DIR/docker/runtime-image.txt"

@@ -15,6 +15,7 @@ import io
 import subprocess
 import tarfile
 from pathlib import Path
+from typing import Callable
 
 from infra import PROJECT_ROOT
 from infra.ecosystem import clock
@@ -27,6 +28,8 @@ LABEL_CONTENT = "org.swarmspec.role.content-hash"
 #: Which checkout built a role image: a build removes superseded tags of its own checkout
 #: only, since other checkouts sharing the engine may be about to start containers of theirs.
 LABEL_CHECKOUT = "org.swarmspec.checkout"
+HOLD_PREFIX = "hold-"                     # <repo>:hold-<run id>: an image a run is using (see hold)
+HOLD_ATTEMPTS = 3
 
 RUNTIME_BUILD_DEADLINE_S = 1800           # build-images.sh (debootstrap + wheels when cold)
 ROLE_BUILD_DEADLINE_S = 300               # one service-role image
@@ -125,9 +128,40 @@ def build_role_image(client, role: str, runtime: str, progress: bool = True) -> 
 def superseded(role_images, ref: str, repo: str, checkout: Path = PROJECT_ROOT) -> list[str]:
     """The tags of a role's images that `ref` supersedes: built by this checkout (another
     checkout's run on the same engine may be between its build and its containers), and
-    neither `ref` nor :latest."""
+    neither `ref` nor :latest nor a run's hold (see `hold`)."""
     return [tag for image in role_images if (image.labels or {}).get(LABEL_CHECKOUT) == str(checkout)
-            for tag in image.tags if tag not in (ref, f"{repo}:latest")]
+            for tag in image.tags if tag not in (ref, f"{repo}:latest") and f":{HOLD_PREFIX}" not in tag]
+
+
+def hold(client, ref: str, run_id: str) -> str:
+    """Tag the image `ref` names for this run too, and return that reference. Content tags
+    are shared by every checkout on the engine, and a checkout's build removes the tags it
+    superseded -- possibly one another checkout is about to build on or create containers
+    from (seen: "No such image" between build and create). A removal of the content tag
+    then only untags: the run's own tag keeps the image until the run is removed
+    (`reaper.remove_run`). ImageNotFound if it is already gone."""
+    repo = ref.rsplit(":", 1)[0]
+    client.images.get(ref).tag(repo, f"{HOLD_PREFIX}{run_id}")
+    return f"{repo}:{HOLD_PREFIX}{run_id}"
+
+
+def _held(client, build: Callable[[], str], run_id: str | None) -> str:
+    """`build()`'s image, held for the run. An image removed between its build and the
+    hold (another checkout's clean-up) is built again -- the build is what makes it exist,
+    as a port somebody took is chosen again; after HOLD_ATTEMPTS the error says so."""
+    ref = build()
+    if run_id is None:
+        return ref
+    for attempt in range(1, HOLD_ATTEMPTS + 1):
+        try:
+            return hold(client, ref, run_id)
+        except sdk().errors.ImageNotFound:
+            if attempt == HOLD_ATTEMPTS:
+                raise ImageBuildFailed(f"{ref} was removed between its build and this run's hold {HOLD_ATTEMPTS} "
+                                       f"times (another checkout's build on this engine removes its superseded "
+                                       f"tags)") from None
+            ref = build()
+    raise AssertionError("unreachable")
 
 
 def _build(client, role: str, ref: str, tag: str, context: bytes, runtime: str, progress: bool) -> None:
@@ -164,11 +198,14 @@ def require_node_modules(role: str, root: Path = PROJECT_ROOT) -> None:
                                f"cannot reach npm: run bash infra/backends/{role}/install.sh (or bash infra/setup.sh)")
 
 
-def build_images(client, progress: bool = True, extras: tuple[str, ...] = ()) -> dict[str, str]:
+def build_images(client, progress: bool = True, extras: tuple[str, ...] = (),
+                 run_id: str | None = None) -> dict[str, str]:
     """The runtime image (build-images.sh), then one image per service role the run needs:
-    every service that is not optional, and the optional ones in `extras`."""
-    runtime = build_runtime_image(progress)
+    every service that is not optional, and the optional ones in `extras`. With `run_id`,
+    each is held for the run (`hold`) and named by its hold."""
+    runtime = _held(client, lambda: build_runtime_image(progress), run_id)
     roles = sorted({spec.image for spec in ecosystem.start_order(extras)})
     for role in roles:
         require_node_modules(role)
-    return {role: build_role_image(client, role, runtime, progress) for role in roles}
+    return {role: _held(client, lambda role=role: build_role_image(client, role, runtime, progress), run_id)
+            for role in roles}

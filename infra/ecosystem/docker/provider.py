@@ -112,7 +112,8 @@ class DockerProvider(DeclaredFaults, WatchedRun):
         for path in reaper.run_data_dirs(self.settings, self.run_id):
             self.watchdog.path(path)
         self.cleanup_stale(self.settings, self.client, self.progress)
-        self.images = self._timed("images_s", build_images, self.client, self.progress, self.settings.extras)
+        self.images = self._timed("images_s", build_images, self.client, self.progress, self.settings.extras,
+                                  self.run_id)
         from infra.ecosystem.prepare import prepare
 
         prepared = self.prepared = self._timed("prepare_s", prepare, self.settings, progress=self.progress)
