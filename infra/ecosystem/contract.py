@@ -131,6 +131,8 @@ class Provider(Protocol):
     def start_peer(self, spec: "PeerSpec") -> PeerService: ...    # returns once it announced
     def stop_peer(self, name: str) -> None: ...
     def allow_torrent(self, info_hash: str) -> None: ...          # the tracker accepts it from now on
+    @property
+    def prepared(self): ...                                       # prepare.Prepared once up (catalog, whitelist)
 
 
 class DeclaredFaults:
