@@ -39,7 +39,7 @@ fi
 # Optional: network conditions on extra peers (features/network_conditions.feature) need
 # tc, ip (iproute2) and iptables; without them (or without root) those scenarios are skipped
 # with the reason, so only root installs them and nobody else is stopped for them.
-declare -A optional=([tc]=iproute2 [ip]=iproute2 [iptables]=iptables [nsenter]=util-linux [unshare]=util-linux)
+declare -A optional=([tc]=iproute2 [ip]=iproute2 [iptables]=iptables [nsenter]=util-linux [unshare]=util-linux [sysctl]=procps)
 wanted=()
 for cmd in "${!optional[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || wanted+=("${optional[$cmd]}")

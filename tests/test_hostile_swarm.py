@@ -267,9 +267,10 @@ def test_a_run_with_conditioned_peers_leaves_nothing_behind(ending):
             if left:
                 raise NotReady("; ".join(left))
 
-        # after SIGKILL every child gets SIGTERM (PDEATHSIG) and stops within its stop time
+        # after SIGKILL every child gets SIGTERM (PDEATHSIG) and stops; the kernel then tears
+        # the namespaces down, which takes seconds on a busy machine
         Wait(service="local provider", what=f"nothing of run {run_id} left after {ending}", probe=clean,
-             timeout=15, interval=0.2).run()
+             timeout=30, interval=0.2).run()
     finally:
         if process.poll() is None:
             process.kill()

@@ -23,8 +23,12 @@ import requests
 from infra.config import Settings
 from infra.ecosystem import ports
 from infra.ecosystem import services as ecosystem
-from infra.ecosystem.contract import (FAULT_METHODS, Fault, FaultNotSupported, Provider, Service,
-                                      faulty_service)
+from infra.ecosystem.conditions import NetworkConditions
+from infra.ecosystem.contract import (FAULT_METHODS, Capability, Fault, FaultNotSupported, PeerService, Provider,
+                                      Service, faulty_service)
+from infra.ecosystem.peers import PeerSpec
+from infra.swarm import torrents
+from videos import VIDEOS_DIR
 from infra.ecosystem.endpoints import SERVICE_FIELDS, Endpoints
 from infra.ecosystem.providers import PROVIDERS, make_provider
 from infra.ecosystem.waits import NotReady, Wait
@@ -279,6 +283,41 @@ def test_every_fault_has_an_injection_here():
 
 
 # -- down (last: it ends the module's ecosystem; the fixture's down() is then a no-op) ---
+
+@pytest.mark.parametrize("capability", list(Capability), ids=lambda c: c.value)
+def test_a_declared_capability_works_or_says_why_not(eco, capability):
+    """Peers start on request, announce, give their status, take network conditions (by
+    netem or the delay line) and are gone after stop_peer; a capability the provider cannot
+    give here comes with a reason."""
+    reason = eco.provider.why_not(capability)
+    if reason:
+        assert capability.value in reason
+        pytest.skip(reason)
+    entry = eco.provider.prepared.catalog.get("test-small-720p")
+    variant = torrents.variant_file(VIDEOS_DIR / "torrents" / entry.torrent_file, f"contract-{capability.value}",
+                                    eco.settings.run_dir / "variants")
+    eco.provider.admit([variant.info_hash])
+    peer = eco.provider.start_peer(PeerSpec("contract", variant.path, content_name=entry.content_path))
+    try:
+        assert isinstance(peer, PeerService) and peer.address
+        status = requests.get(f"{peer.url}/status", timeout=5).json()
+        assert status["infoHash"] == variant.info_hash and status["announced"]
+        if capability is Capability.NETEM:
+            assert peer.condition(NetworkConditions(latency_ms=20, loss_pct=1, rate_bytes=1_000_000)) in (
+                "netem", "delay line")
+            assert requests.get(f"{peer.url}/status", timeout=5).status_code == 200    # through the conditions
+            peer.clear_conditions()
+    finally:
+        eco.provider.stop_peer("contract")
+    assert not answers_at(peer.url), f"{peer.url} still answers after stop_peer"
+
+
+def answers_at(url: str) -> bool:
+    try:
+        return requests.get(f"{url}/health", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
 
 def test_down_stops_every_service_and_closes_every_port(eco):
     services = {name: eco.service(name) for name in SERVICE_NAMES}

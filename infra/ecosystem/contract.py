@@ -133,6 +133,8 @@ class Provider(Protocol):
     def why_not(self, capability: Capability) -> str | None: ...   # None: usable now
     def start_peer(self, spec: "PeerSpec") -> PeerService: ...    # returns once it announced
     def stop_peer(self, name: str) -> None: ...
+    @property
+    def prepared(self): ...                                       # prepare.Prepared once up (catalog, whitelist)
 
 
 class DeclaredFaults:

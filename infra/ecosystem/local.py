@@ -343,6 +343,10 @@ class LocalProvider(DeclaredFaults, WatchedRun):
             prepared, logs, {name: {"pid": s.pid} for name, s in self.services.items()}, self.settings)
         return self.endpoints
 
+    @property
+    def prepared(self) -> Prepared | None:
+        return self.layout.prepared if self.layout else None
+
     def service(self, name: str) -> LocalService:
         if self.peers is not None and name in self.peers.peers:
             return self.peers.peers[name]

@@ -93,7 +93,9 @@ class LtPeer:
         self.session = lt_session.new_session(
             self.host, "swarmspec-peer", alert_mask=ALERTS, upload_rate_limit=self.upload_rate_limit,
             tracker_backoff=100, seed_choking_algorithm=1, unchoke_slots_limit=-1,
-            disable_hash_checks=bool(self.ledger.tampered))
+            disable_hash_checks=bool(self.ledger.tampered),
+            # leave quickly when the tracker is gone too (a killed run): the namespace waits for us
+            stop_tracker_timeout=1)
         # As in the seeder: every address in the global peer class, or loopback and local
         # networks would be exempt from the upload limit.
         everyone = lt.ip_filter()
