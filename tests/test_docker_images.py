@@ -225,7 +225,7 @@ def test_a_run_holds_its_images_and_a_build_never_removes_a_hold(monkeypatch):
         def __init__(self, tags, checkout):
             self.tags, self.labels = tags, {images.LABEL_CHECKOUT: str(checkout)}
 
-    listed = [Image(["swarmspec/seeder:old", "swarmspec/seeder:hold-run1"], images.PROJECT_ROOT)]
+    listed = [Image(["swarmspec/seeder:old", "swarmspec-hold/seeder:run1"], images.PROJECT_ROOT)]
     assert images.superseded(listed, "swarmspec/seeder:new", "swarmspec/seeder") == ["swarmspec/seeder:old"]
 
     class NotFound(Exception):
@@ -243,5 +243,5 @@ def test_a_run_holds_its_images_and_a_build_never_removes_a_hold(monkeypatch):
     client = SimpleNamespace(images=SimpleNamespace(get=get))
     builds = []
     held = images._held(client, lambda: builds.append(1) or "swarmspec/seeder:abc", "run1")
-    assert held == "swarmspec/seeder:hold-run1" and tagged == [held] and len(builds) == 2
+    assert held == "swarmspec-hold/seeder:run1" and tagged == [held] and len(builds) == 2
     assert images._held(client, lambda: "swarmspec/seeder:abc", None) == "swarmspec/seeder:abc"

@@ -121,7 +121,7 @@ def test_every_service_is_a_healthy_labelled_container(eco, client):
     for spec in RUN:
         attrs = eco.container(spec.name).attrs
         assert attrs["State"]["Health"]["Status"] == "healthy", spec.name
-        assert attrs["Config"]["Image"].endswith(f":hold-{run}"), "created from the run's hold on its image"
+        assert attrs["Config"]["Image"] == f"swarmspec-hold/{spec.image}:{run}", "created from the run's hold"
         assert attrs["Config"]["Labels"][reaper.LABEL_SERVICE] == spec.name
         assert attrs["HostConfig"]["Init"] is True
         assert spec.name in attrs["NetworkSettings"]["Networks"][f"swarmspec-{run}"]["Aliases"]
@@ -264,7 +264,7 @@ def test_down_removes_everything_of_the_run_and_saves_the_logs(eco, client):
     assert containers == [] and networks == []
     assert not any(d.exists() for d in data_dirs)
     assert watchdog.poll() == 0, "the run's watchdog exits with the run"
-    assert client.images.list(filters={"reference": f"swarmspec/*:hold-{run}"}) == [], "the run's image holds"
+    assert client.images.list(filters={"reference": f"swarmspec-hold/*:{run}"}) == [], "the run's image holds"
     for spec in RUN:
         log = provider.settings.logs_dir / f"{spec.name}.log"
         assert log.is_file() and log.stat().st_size > 0, log

@@ -211,7 +211,7 @@ docker tag "$IMAGE" "$RUNTIME_REPO:latest"
 # and building its role images from it, as the role images' clean-up knows too
 # (infra/ecosystem/docker/images.py, LABEL_CHECKOUT)
 docker image ls --format '{{.Repository}}:{{.Tag}}' "$RUNTIME_REPO" | while read -r old; do
-    case "$old" in "$IMAGE" | "$RUNTIME_REPO:latest" | *"<none>"* | *":hold-"*) continue ;; esac
+    case "$old" in "$IMAGE" | "$RUNTIME_REPO:latest" | *"<none>"*) continue ;; esac
     owner="$(docker image inspect --format '{{index .Config.Labels "org.swarmspec.checkout"}}' "$old" 2>/dev/null || true)"
     [[ "$owner" == "$SWARMSPEC_ROOT" ]] || continue
     if docker rmi "$old" >>"$LOGFILE" 2>&1; then log "removed superseded $old"; fi

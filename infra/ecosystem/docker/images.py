@@ -28,7 +28,7 @@ LABEL_CONTENT = "org.swarmspec.role.content-hash"
 #: Which checkout built a role image: a build removes superseded tags of its own checkout
 #: only, since other checkouts sharing the engine may be about to start containers of theirs.
 LABEL_CHECKOUT = "org.swarmspec.checkout"
-HOLD_PREFIX = "hold-"                     # <repo>:hold-<run id>: an image a run is using (see hold)
+HOLD_REPO = "swarmspec-hold"              # swarmspec-hold/<role>:<run id>: an image a run is using (see hold)
 HOLD_ATTEMPTS = 3
 
 RUNTIME_BUILD_DEADLINE_S = 1800           # build-images.sh (debootstrap + wheels when cold)
@@ -130,7 +130,7 @@ def superseded(role_images, ref: str, repo: str, checkout: Path = PROJECT_ROOT) 
     checkout's run on the same engine may be between its build and its containers), and
     neither `ref` nor :latest nor a run's hold (see `hold`)."""
     return [tag for image in role_images if (image.labels or {}).get(LABEL_CHECKOUT) == str(checkout)
-            for tag in image.tags if tag not in (ref, f"{repo}:latest") and f":{HOLD_PREFIX}" not in tag]
+            for tag in image.tags if tag not in (ref, f"{repo}:latest") and not tag.startswith(f"{HOLD_REPO}/")]
 
 
 def hold(client, ref: str, run_id: str) -> str:
@@ -139,10 +139,13 @@ def hold(client, ref: str, run_id: str) -> str:
     superseded -- possibly one another checkout is about to build on or create containers
     from (seen: "No such image" between build and create). A removal of the content tag
     then only untags: the run's own tag keeps the image until the run is removed
-    (`reaper.remove_run`). ImageNotFound if it is already gone."""
+    (`reaper.remove_run`). The hold lives in a repository of its own, which no build's
+    clean-up lists, whatever version of it another checkout runs. ImageNotFound if the
+    image is already gone."""
     repo = ref.rsplit(":", 1)[0]
-    client.images.get(ref).tag(repo, f"{HOLD_PREFIX}{run_id}")
-    return f"{repo}:{HOLD_PREFIX}{run_id}"
+    hold_repo = f"{HOLD_REPO}/{repo.rsplit('/', 1)[-1]}"
+    client.images.get(ref).tag(hold_repo, run_id)
+    return f"{hold_repo}:{run_id}"
 
 
 def _held(client, build: Callable[[], str], run_id: str | None) -> str:

@@ -24,7 +24,7 @@ from typing import Iterator
 
 from infra.config import Settings
 from infra.ecosystem.docker.engine import connect, say, sdk
-from infra.ecosystem.docker.images import HOLD_PREFIX, IMAGE_REPO
+from infra.ecosystem.docker.images import HOLD_REPO
 from infra.ecosystem.docker.layout import backend_data_dir, secrets_dir
 
 LABEL_RUN = "swarmspec.run"
@@ -109,9 +109,9 @@ def remove_run(client, run_id: str) -> None:
         with quietly():
             network.remove()
     # the run's holds on its images (images.hold): untagged, or removed if nothing else names them
-    for image in client.images.list(filters={"reference": f"{IMAGE_REPO}/*:{HOLD_PREFIX}{run_id}"}):
+    for image in client.images.list(filters={"reference": f"{HOLD_REPO}/*:{run_id}"}):
         for tag in image.tags:
-            if tag.endswith(f":{HOLD_PREFIX}{run_id}"):
+            if tag.startswith(f"{HOLD_REPO}/") and tag.endswith(f":{run_id}"):
                 with quietly():
                     client.images.remove(tag)
 
