@@ -257,7 +257,7 @@ def test_listening_ports_reads_the_kernel_table():
 def test_down_removes_everything_of_the_run_and_saves_the_logs(eco, client):
     provider, run = eco.provider, eco.provider.run_id
     # the peers' directory exists only once a scenario started an extra peer (none here)
-    data_dirs = [d for d in reaper.run_data_dirs(provider.settings, run) if d.name != "peers"]
+    data_dirs = [d for d in reaper.run_data_dirs(provider.settings, run) if not d.name.startswith("peers-")]
     assert data_dirs and all(d.is_dir() for d in data_dirs)
     watchdog = provider.watchdog.process
     provider.down()
