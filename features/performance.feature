@@ -2,7 +2,7 @@
 Feature: Performance budgets
   The design's budgets, measured on every run and attached to the report.
   Each budget is far above what the reference backend needs on a loaded 2-core machine
-  (python -m infra.bench: a fresh torrent's first byte 10-60 ms, a downloaded 1 MiB
+  (python -m infra.measure.bench: a fresh torrent's first byte 10-60 ms, a downloaded 1 MiB
   range 2-3 ms), so a slow CI machine keeps a 30x margin on the first and 80x on the
   second; a backend that needs more is slow, not unlucky.
 

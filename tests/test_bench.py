@@ -1,6 +1,6 @@
-"""The benchmark's arithmetic and checks (infra.bench): limits, ratios, verdicts, the
+"""The benchmark's arithmetic and checks (infra.measure.bench): limits, ratios, verdicts, the
 table, process figures and the byte check. The benchmark itself is run by hand
-(`python -m infra.bench`), never as a timed test."""
+(`python -m infra.measure.bench`), never as a timed test."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.bench import probes, procstat, report
-from infra.bench.figures import MIB, Condition, judge
+from infra.measure.bench import probes, procstat, report
+from infra.measure.bench.figures import MIB, Condition, judge
 from infra.suite.http import Exchange
 from infra.swarm.content import Content, ContentFile
 
@@ -109,7 +109,7 @@ def test_crowd_spans_cover_the_video_without_running_past_it():
 
 
 def test_the_soak_is_flat_when_the_memory_levels_off_and_growing_when_it_climbs():
-    from infra.bench import soak
+    from infra.measure.bench import soak
 
     settled = [(t, 60.0 + (t % 10) / 10) for t in range(0, 720, 5)]          # noise around 60 MiB
     flat = soak.verdict(settled, served=10**9, peak=70.0, minutes=12)

@@ -1,6 +1,6 @@
 """Hostile input, the deterministic subset CI runs: a fixed seed and a few hundred
 Hypothesis examples against the reference backend and the range server (the full run,
-10,000+ examples per target, is `python -m infra.fuzz`; its figures are in README.md).
+10,000+ examples per target, is `python -m infra.measure.fuzz`; its figures are in README.md).
 The invariants themselves are unit-tested on made-up answers first, so a check that
 cannot fail would be caught here."""
 
@@ -10,9 +10,9 @@ import shutil
 
 import pytest
 
-from infra.fuzz import invariants
-from infra.fuzz.campaign import Campaign, Figures
-from infra.fuzz.__main__ import report
+from infra.measure.fuzz import invariants
+from infra.measure.fuzz.campaign import Campaign, Figures
+from infra.measure.fuzz.__main__ import report
 from infra.ecosystem.local import LocalProvider
 from infra.suite.http import Exchange
 from infra.suite.targets import load_credentials

@@ -1,6 +1,6 @@
 """The reference backend's piece reader (infra.backends.reference.reader, readahead): what
 it asks of libtorrent and in which order, against a recording stand-in for a torrent
-handle. The timing it buys is measured by `python -m infra.bench`, not here."""
+handle. The timing it buys is measured by `python -m infra.measure.bench`, not here."""
 
 from __future__ import annotations
 

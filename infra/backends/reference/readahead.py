@@ -1,6 +1,6 @@
 """How much of a torrent is requested ahead of a viewer, and in which order.
 
-Measured (python -m infra.bench, libtorrent alone against the seeder, and the engine
+Measured (python -m infra.measure.bench, libtorrent alone against the seeder, and the engine
 in-process with libtorrent's peer log): with a fixed window of 8 pieces (2 MiB) a fresh
 full GET of the 20 MB video ran at 20–45 MB/s while the Python side was idle 70 % of the
 time. The window, not the CPU, bounded the rate: each time the download caught up with

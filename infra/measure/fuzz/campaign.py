@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, seed as fixed_seed,
 
 from infra.ecosystem import clock
 from infra.ecosystem.endpoints import Endpoints
-from infra.fuzz import grammar, invariants, procstat, raw
-from infra.fuzz.invariants import Problem
+from infra.measure.fuzz import grammar, invariants, procstat, raw
+from infra.measure.fuzz.invariants import Problem
 from infra.suite.http import Client, Exchange
 from infra.suite.library import Library
 from infra.suite.targets import make_target, urls_of

@@ -1,6 +1,6 @@
-"""python -m infra.bench [--trials 3] [--viewers 50] [--rate 2000000] [--piece-sizes 262144,1048576]
+"""python -m infra.measure.bench [--trials 3] [--viewers 50] [--rate 2000000] [--piece-sizes 262144,1048576]
                          [--servers webtorrent,peerflix,reference] [--out reports/bench]
-python -m infra.bench --soak MINUTES
+python -m infra.measure.bench --soak MINUTES
 
 Prints the side-by-side table and the reference backend's targets, writes
 <out>/compare.json and <out>/compare.png (or soak.json and soak.png).
@@ -15,7 +15,7 @@ import signal
 import sys
 from pathlib import Path
 
-from infra.bench import contenders, report, runner, soak
+from infra.measure.bench import contenders, report, runner, soak
 from infra.config import Settings
 from infra.ecosystem import clock
 
@@ -36,7 +36,7 @@ def _sizes(text: str) -> tuple[int, ...]:
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m infra.bench", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m infra.measure.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trials", type=int, default=3, help="trials per server and condition (default 3)")
     parser.add_argument("--viewers", type=int, default=50, help="viewers at once (default 50)")

@@ -1,4 +1,4 @@
-"""python -m infra.fuzz [--target reference] [--examples 10000] [--seed 0] [--provider local]
+"""python -m infra.measure.fuzz [--target reference] [--examples 10000] [--seed 0] [--provider local]
 
 Fuzz a target with hostile input and print the figures: examples and requests, server
 errors, framing errors, byte mismatches, answers that never came, every distinct failure
@@ -23,8 +23,8 @@ from pathlib import Path
 from infra.config import Settings
 from infra.ecosystem.endpoints import Endpoints
 from infra.ecosystem.providers import make_provider
-from infra.fuzz import invariants
-from infra.fuzz.campaign import Campaign, Figures
+from infra.measure.fuzz import invariants
+from infra.measure.fuzz.campaign import Campaign, Figures
 from infra.suite.targets import load_credentials
 from infra.suite.targets.registry import optional_services
 
@@ -69,7 +69,7 @@ def as_json(figures: Figures) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infra.fuzz", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m infra.measure.fuzz", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--target", default="reference", help="reference, range-server, webtorrent, peerflix, a file")
     parser.add_argument("--examples", type=int, default=10_000)

@@ -16,9 +16,9 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from infra.bench import probes, procstat
-from infra.bench.contenders import stream
-from infra.bench.runner import log, reachable
+from infra.measure.bench import probes, procstat
+from infra.measure.bench.contenders import stream
+from infra.measure.bench.runner import log, reachable
 from infra.config import Settings
 from infra.ecosystem import clock
 from infra.ecosystem.local import LocalProvider

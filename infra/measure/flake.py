@@ -1,4 +1,4 @@
-"""python -m infra.flake --runs N [--provider local|docker] [-- behave arguments]
+"""python -m infra.measure.flake --runs N [--provider local|docker] [-- behave arguments]
 
 The flake rate as a figure: runs the whole suite N times, one after the other, each with
 its own ecosystem and reports directory, and prints how many runs passed, which
@@ -91,7 +91,7 @@ def summary(runs: list[Run], provider: str, kept: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infra.flake", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m infra.measure.flake", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--provider", default=None, help="local or docker (default: SWARMSPEC_PROVIDER or local)")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from infra.bench.figures import BY_KEY, FIGURES, FILE_SERVER, REFERENCE, Condition, Verdict, judge
+from infra.measure.bench.figures import BY_KEY, FIGURES, FILE_SERVER, REFERENCE, Condition, Verdict, judge
 
 
 def _fmt(value: float | None, scale: float = 1.0) -> str:

@@ -18,9 +18,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from infra import PROJECT_ROOT
-from infra.bench import probes, swarm
-from infra.bench.contenders import Contender
-from infra.bench.figures import MIB, SWARM, SWARM_FULL, Condition
+from infra.measure.bench import probes, swarm
+from infra.measure.bench.contenders import Contender
+from infra.measure.bench.figures import MIB, SWARM, SWARM_FULL, Condition
 from infra.config import Settings
 from infra.ecosystem.local import LocalProvider
 from infra.ecosystem.logs import tail

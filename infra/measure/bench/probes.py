@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from infra.bench.contenders import stream
+from infra.measure.bench.contenders import stream
 from infra.ecosystem import clock
 from infra.suite.http import Client, Exchange
 from infra.suite.library import VideoRef
