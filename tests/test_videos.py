@@ -47,7 +47,8 @@ def tiny(name: str = "tiny", **overrides: object) -> Recipe:
 
 def test_contract_names_and_layouts() -> None:
     by_name = {r.name: r for r in RECIPES}
-    assert list(by_name) == ["test-small-720p", "test-medium-1080p", "test-large-4k", "test-multi-file"]
+    assert list(by_name) == ["test-small-720p", "test-medium-1080p", "test-large-4k", "test-multi-file",
+                             "test-matroska-360p", "test-webm-360p", "test-season-pack"]
     assert by_name["test-medium-1080p"].faststart is False
     assert all(by_name[n].faststart for n in ("test-small-720p", "test-large-4k"))
     multi = by_name["test-multi-file"]

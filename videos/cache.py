@@ -100,8 +100,10 @@ def stale_reason(
         if stat_cache.sha256(vf.path, path, st) != vf.sha256:
             return f"{vf.path} sha256 changed"
     if recipe.multi_file:
-        expected = {Path(p).name for p in recipe.file_paths}
-        extra = sorted(p.name for p in (media_dir / recipe.content_path).iterdir() if p.name not in expected)
+        expected = set(recipe.file_paths)
+        extra = sorted(p.relative_to(media_dir / recipe.content_path).as_posix()
+                       for p in (media_dir / recipe.content_path).rglob("*")
+                       if not p.is_dir() and p.relative_to(media_dir).as_posix() not in expected)
         if extra:
             return f"unexpected files in {recipe.content_path}/: {', '.join(extra)}"
     return None

@@ -88,11 +88,13 @@ def encode_args(recipe: Recipe, output: Path) -> list[str]:
     d = f"{recipe.duration:g}"
     gop = recipe.fps * recipe.gop_seconds
     vrate = recipe.video_bitrate_kbps
+    # libopus takes whole 20 ms frames only: the tone is cut into them at the source.
+    frames = f":samples_per_frame={recipe.audio_sample_rate // 50}" if recipe.format.audio_codec == "opus" else ""
     graph = (
         f"{recipe.video_source}=size={recipe.width}x{recipe.height}:rate={recipe.fps}:duration={d},"
         "format=yuv420p[v];"
         f"sine=frequency={recipe.audio_frequency_hz}:sample_rate={recipe.audio_sample_rate}"
-        f":duration={d}[a]"
+        f"{frames}:duration={d}[a]"
     )
     args = [
         "-hide_banner", "-nostdin", "-y", "-loglevel", "warning",
@@ -101,18 +103,31 @@ def encode_args(recipe: Recipe, output: Path) -> list[str]:
         "-filter_complex", graph,
         "-map", "[v]", "-map", "[a]",
         "-t", d,
-        "-c:v", "libx264", "-preset", recipe.preset, "-threads", "1",
+        *_video_codec_args(recipe),
         "-b:v", f"{vrate}k", "-maxrate", f"{vrate}k", "-bufsize", f"{2 * vrate}k",
-        "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0",
+        "-g", str(gop), "-keyint_min", str(gop),
+        *(["-sc_threshold", "0"] if recipe.format.video_codec == "h264" else []),
         "-pix_fmt", "yuv420p",
-        "-c:a", "aac", "-b:a", f"{recipe.audio_bitrate_kbps}k", "-ac", "1",
+        "-c:a", AUDIO_ENCODERS[recipe.format.audio_codec], "-b:a", f"{recipe.audio_bitrate_kbps}k", "-ac", "1",
         "-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact",
         "-map_metadata", "-1", "-map_chapters", "-1",
     ]
-    if recipe.faststart:
+    if recipe.faststart and recipe.format.muxer == "mp4":
         args += ["-movflags", "+faststart"]
-    args += ["-f", "mp4", str(output)]
+    args += ["-f", recipe.format.muxer, str(output)]
     return args
+
+
+#: ffmpeg's encoder for each audio codec a container uses.
+AUDIO_ENCODERS = {"aac": "aac", "opus": "libopus"}
+
+
+def _video_codec_args(recipe: Recipe) -> list[str]:
+    """The video encoder, one thread: x264 at the recipe's preset; VP9 in libvpx's realtime
+    mode at its fastest setting, no row multithreading (one thread gives the same bytes)."""
+    if recipe.format.video_codec == "vp9":
+        return ["-c:v", "libvpx-vp9", "-threads", "1", "-row-mt", "0", "-deadline", "realtime", "-cpu-used", "8"]
+    return ["-c:v", "libx264", "-preset", recipe.preset, "-threads", "1"]
 
 
 _OUT_TIME_RE = re.compile(r"^out_time_(?:us|ms)=(\d+)$")

@@ -53,6 +53,8 @@ def recipe_hash(recipe: Recipe, ffmpeg_version_line: str) -> str:
         "ffmpeg": ffmpeg_version_line,
         "args": encode_args(recipe, Path("OUTPUT.mp4")),
     }
+    if recipe.members:  # only then: the keys of the recipes written before members stay as they were
+        payload["member_args"] = [encode_args(m, Path("OUTPUT.mp4")) for m in recipe.members]
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -97,6 +99,7 @@ class Progress:
 
 
 def encode_timeout(recipe: Recipe) -> float:
+    """Of one encode (a member of a multi-file torrent has its own)."""
     pixels = recipe.width * recipe.height * recipe.fps * recipe.duration
     return ENCODE_TIMEOUT_FLOOR_S + pixels / MIN_PIXELS_PER_S
 
@@ -106,7 +109,26 @@ def expected_size(recipe: Recipe) -> int:
 
 
 def verify_encoded(exe: str, recipe: Recipe, path: Path) -> bool:
-    """Check the produced file against the recipe; return the measured moov_at_end."""
+    """Check the produced file against the recipe; return the measured moov_at_end (False
+    for a container without a moov)."""
+    measured_end = _verify_moov(recipe, path) if recipe.format.muxer == "mp4" else False
+    info = probe(exe, path)
+    problems = []
+    if info.video_codec != recipe.format.video_codec:
+        problems.append(f"video codec {info.video_codec} != {recipe.format.video_codec}")
+    if info.audio_codec != recipe.format.audio_codec:
+        problems.append(f"audio codec {info.audio_codec} != {recipe.format.audio_codec}")
+    if (info.width, info.height) != (recipe.width, recipe.height):
+        problems.append(f"resolution {info.width}x{info.height} != {recipe.width}x{recipe.height}")
+    if abs(info.duration - recipe.duration) > DURATION_TOLERANCE_S:
+        problems.append(f"duration {info.duration:.3f}s != {recipe.duration}s")
+    if problems:
+        raise GenerationError(f"{recipe.name}: produced file does not match recipe: {'; '.join(problems)}")
+    return measured_end
+
+
+def _verify_moov(recipe: Recipe, path: Path) -> bool:
+    """An MP4's moov where the recipe wants it; returns whether it is at the end."""
     try:
         measured_end = moov_at_end(path)
     except ValueError as exc:
@@ -115,18 +137,6 @@ def verify_encoded(exe: str, recipe: Recipe, path: Path) -> bool:
         want = "before mdat (faststart)" if recipe.faststart else "after mdat (no faststart)"
         got = "after" if measured_end else "before"
         raise GenerationError(f"{recipe.name}: recipe expects moov {want} but the file has moov {got} mdat")
-    info = probe(exe, path)
-    problems = []
-    if info.video_codec != "h264":
-        problems.append(f"video codec {info.video_codec} != h264")
-    if info.audio_codec != "aac":
-        problems.append(f"audio codec {info.audio_codec} != aac")
-    if (info.width, info.height) != (recipe.width, recipe.height):
-        problems.append(f"resolution {info.width}x{info.height} != {recipe.width}x{recipe.height}")
-    if abs(info.duration - recipe.duration) > DURATION_TOLERANCE_S:
-        problems.append(f"duration {info.duration:.3f}s != {recipe.duration}s")
-    if problems:
-        raise GenerationError(f"{recipe.name}: produced file does not match recipe: {'; '.join(problems)}")
     return measured_end
 
 
@@ -145,9 +155,11 @@ def remove_unexpected(recipe: Recipe, media_dir: Path) -> None:
     """Keep a multi-file folder to exactly the recipe's files: extras would end up in the torrent."""
     if not recipe.multi_file:
         return
-    expected = {Path(p).name for p in recipe.file_paths}
-    for child in (media_dir / recipe.content_path).iterdir():
-        if child.name in expected:
+    content = media_dir / recipe.content_path
+    expected = {content / p for p in (Path(p).relative_to(recipe.content_path) for p in recipe.file_paths)}
+    wanted_dirs = {parent for path in expected for parent in path.parents}
+    for child in sorted(content.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        if child in expected or child in wanted_dirs:
             continue
         if child.is_dir() and not child.is_symlink():
             shutil.rmtree(child)
@@ -171,6 +183,10 @@ def build_video(
     with atomic_target(main) as tmp:
         run_encode(exe, recipe, tmp, timeout=encode_timeout(recipe), on_progress=on_progress, cancel=cancel)
         measured_end = verify_encoded(exe, recipe, tmp)
+    for member in recipe.members:
+        with atomic_target(media_dir / recipe.member_path(member)) as tmp:
+            run_encode(exe, member, tmp, timeout=encode_timeout(member), cancel=cancel)
+            verify_encoded(exe, member, tmp)
     for companion in recipe.companions:
         atomic_write_bytes(media_dir / recipe.companion_path(companion), companion.text.encode("utf-8"))
     remove_unexpected(recipe, media_dir)
@@ -184,7 +200,8 @@ def build_video(
         files.append(VideoFile(path=rel, size=st.st_size, sha256=digest))
     main_entry = next(f for f in files if f.path == recipe.main_file)
     if max(files, key=lambda f: f.size).path != recipe.main_file:
-        raise GenerationError(f"{recipe.name}: the video must be the largest file of the torrent")
+        raise GenerationError(f"{recipe.name}: the video must be the largest file of the torrent "
+                              "(what a backend streams when nobody chooses a file)")
     target = expected_size(recipe)
     if abs(main_entry.size - target) > SIZE_TOLERANCE * target:
         warn(f"{recipe.name}: size {main_entry.size} is more than {SIZE_TOLERANCE:.0%} off target {target}")
@@ -199,10 +216,10 @@ def build_video(
         width=recipe.width,
         height=recipe.height,
         resolution=f"{recipe.width}x{recipe.height}",
-        video_codec="h264",
-        audio_codec="aac",
-        container="mp4",
-        content_type="video/mp4",
+        video_codec=recipe.format.video_codec,
+        audio_codec=recipe.format.audio_codec,
+        container=recipe.container,
+        content_type=recipe.format.content_type,
         moov_at_end=measured_end,
         recipe_hash=r_hash,
         media_dir=media_dir,
@@ -310,7 +327,8 @@ def ensure_videos(
             with write_lock:
                 entries[job.recipe.name] = video
             write_manifest()  # persist each finished video so an interrupted run keeps it
-            layout = "moov at end" if video.moov_at_end else "moov at front"
+            layout = (video.container if video.container != "mp4"
+                      else "moov at end" if video.moov_at_end else "moov at front")
             out.line(job.index, job.recipe.name, f"done in {elapsed:.1f}s ({video.size / 1e6:.2f} MB, {layout})")
             return job, elapsed
 
