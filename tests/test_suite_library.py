@@ -11,7 +11,7 @@ from hamcrest.core.string_description import StringDescription
 
 from infra.suite import redact
 from infra.suite.http import Exchange
-from infra.suite.library import FRIENDLY_NAMES, Library, VideoRef, evaluate, expand
+from infra.suite.library import CHOSEN_FILES, FRIENDLY_NAMES, Library, VideoRef, evaluate, expand
 from infra.suite.matchers import (answered_within, body_equals, content_length_matches_body, first_difference,
                                   has_content_range, has_status)
 from infra.suite.player import open_like_a_player, percentages, span_of
@@ -137,6 +137,17 @@ def library_over(media: Path) -> Library:
     entries = []
     for number, name in enumerate(dict.fromkeys(FRIENDLY_NAMES.values())):
         data = box(b"ftyp", b"isom") + box(b"mdat", bytes([number]) * 1000) + box(b"moov", b"m" * 10)
+        chosen = [path for owner, path in CHOSEN_FILES.values() if owner == name]
+        if chosen:   # a multi-file torrent: each file its own bytes, the first one its main video
+            files = []
+            for at, path in enumerate(chosen):
+                (media / path).parent.mkdir(parents=True, exist_ok=True)
+                (media / path).write_bytes(data + bytes([at]) * (at + 1))
+                files.append(ContentFile(path, len(data) + at + 1))
+            entries.append(CatalogEntry(name=name, content_path=name, main_file=chosen[0], size=files[0].size,
+                                        files=tuple(files), info_hash=f"{number:040x}", torrent_file=f"{name}.torrent",
+                                        piece_length=256, seeded=True))
+            continue
         (media / f"{name}.mp4").write_bytes(data)
         entries.append(CatalogEntry(name=name, content_path=f"{name}.mp4", main_file=f"{name}.mp4", size=len(data),
                                     files=(ContentFile(f"{name}.mp4", len(data)),), info_hash=f"{number:040x}",
@@ -154,7 +165,9 @@ def test_a_video_ref_is_the_catalog_entry_plus_label_and_magnet(tmp_path):
     assert ref.whole() == ref.main_path.read_bytes() and ref.read(12, 19)[4:] == b"mdat"
     assert ref.positions() == {"size": ref.size, "last": ref.size - 1, "middle": ref.size // 2, "piece": 256}
     assert [r.name for r in library.seeded()] == ["test-small-720p", "test-medium-1080p", "test-large-4k",
-                                                  "test-multi-file"]
+                                                  "test-multi-file", "test-matroska-360p", "test-webm-360p",
+                                                  "test-season-pack"]
+    assert all(r.file_index is None for r in library.seeded())
     with pytest.raises(KeyError, match="the small video"):
         library["the huge video"]
 
@@ -174,3 +187,16 @@ def test_the_player_jumps_from_the_head_to_the_index_at_the_end(tmp_path):
     reads, found = open_like_a_player(FakeViewer(), video)
     assert [read.start for read in reads] == [0, 12 + 1008, 0]
     assert found == 12 + 1008
+
+
+def test_a_chosen_file_of_a_pack_reads_that_file(tmp_path):
+    library = library_over(tmp_path / "media")
+    pack, episode = library["the season pack"], library["episode 3 of the season pack"]
+    assert pack.file_index is None and pack.main_file == "test-season-pack/Swarmspec.S01E01.mp4"
+    assert (episode.name, episode.info_hash, episode.magnet) == (pack.name, pack.info_hash, pack.magnet)
+    assert episode.main_file == "test-season-pack/Swarmspec.S01E03.mkv"
+    assert episode.file_index == [f.path for f in pack.files].index(episode.main_file)
+    assert episode.whole() == (tmp_path / "media" / episode.main_file).read_bytes() != pack.whole()
+    assert episode.size == len(episode.whole())
+    with pytest.raises(KeyError, match="Swarmspec.S01E01.mp4"):
+        pack.chosen("test-season-pack/nothing.mkv", "nothing")

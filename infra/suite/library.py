@@ -24,8 +24,19 @@ FRIENDLY_NAMES = {
     "the multi-file torrent": "test-multi-file",
     "the multi-file torrent's video": "test-multi-file",
     "the unseeded torrent": "test-unseeded",
+    "the Matroska video": "test-matroska-360p",
+    "the WebM video": "test-webm-360p",
+    "the season pack": "test-season-pack",
 }
-VIDEO_PATTERN = "|".join(sorted(FRIENDLY_NAMES, key=len, reverse=True))
+#: Files of a multi-file torrent a viewer chooses: label -> (torrent, path as the torrent lists it).
+CHOSEN_FILES = {
+    "episode 1 of the season pack": ("test-season-pack", "test-season-pack/Swarmspec.S01E01.mp4"),
+    "episode 2 of the season pack": ("test-season-pack", "test-season-pack/Swarmspec.S01E02.mp4"),
+    "episode 3 of the season pack": ("test-season-pack", "test-season-pack/Swarmspec.S01E03.mkv"),
+    "the sample of the season pack": ("test-season-pack", "test-season-pack/Sample/Swarmspec.S01E02.sample.mp4"),
+    "the subtitles of the season pack": ("test-season-pack", "test-season-pack/Swarmspec.S01E02.srt"),
+}
+VIDEO_PATTERN = "|".join(sorted([*FRIENDLY_NAMES, *CHOSEN_FILES], key=len, reverse=True))
 
 
 @dataclass(frozen=True)
@@ -34,6 +45,9 @@ class VideoRef(CatalogEntry):
 
     label: str               # "the large video"
     magnet: str              # names the run's tracker as the swarm reaches it
+    #: A file the viewer chose, by its index in the torrent's file list (`main_file` and
+    #: `size` are then that file's); None: whatever the target streams when nobody chooses.
+    file_index: int | None = None
 
     @classmethod
     def of(cls, entry: CatalogEntry, label: str, magnet: str, media_dir: Path) -> VideoRef:
@@ -45,6 +59,15 @@ class VideoRef(CatalogEntry):
         """The same video as a fresh torrent (`SwarmControl.fresh_variant`): the same file on
         disk, so every byte check still compares with the source file."""
         return dataclasses.replace(self, info_hash=info_hash, magnet=magnet, label=f"a fresh copy of {self.label}")
+
+    def chosen(self, path: str, label: str) -> VideoRef:
+        """One file of this torrent as a viewer picks it (`path` as the torrent lists it,
+        which is also its place under the media folder): the byte oracle reads that file."""
+        paths = [f.path for f in self.files]
+        if path not in paths:
+            raise KeyError(f"{self.name} has no file {path!r}; its files: {', '.join(paths)}")
+        index = paths.index(path)
+        return dataclasses.replace(self, main_file=path, size=self.files[index].size, file_index=index, label=label)
 
     def positions(self) -> dict[str, int]:
         """Names usable in range expressions: size, last, middle, piece."""
@@ -60,6 +83,8 @@ class Library:
         for label, name in FRIENDLY_NAMES.items():
             entry = catalog.get(name)
             self.refs[label] = VideoRef.of(entry, label, magnets[entry.info_hash], media_dir)
+        for label, (name, path) in CHOSEN_FILES.items():
+            self.refs[label] = self.refs[next(k for k, v in FRIENDLY_NAMES.items() if v == name)].chosen(path, label)
 
     @classmethod
     def of_running(cls, endpoints: Endpoints, client: Client) -> Library:
@@ -67,8 +92,8 @@ class Library:
         return cls(Catalog.load(Path(endpoints.catalog_file)), MEDIA_DIR, None, SwarmControl(endpoints).magnets(client))
 
     def seeded(self) -> list[VideoRef]:
-        """Each seeded torrent once."""
-        return list({ref.name: ref for ref in self.refs.values() if ref.seeded}.values())
+        """Each seeded torrent once (as a whole, not a file chosen from it)."""
+        return list({ref.name: ref for ref in self.refs.values() if ref.seeded and ref.file_index is None}.values())
 
     def __getitem__(self, label: str) -> VideoRef:
         try:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from infra.swarm import ranges
 from infra.suite.http import Exchange
 from infra.suite.library import VideoRef
-from videos import mp4
+from videos import matroska, mp4
 
 PLAYER_READ = 256 * 1024     # a player reads this much before the viewer seeks again
 HEAD_READ = 64 * 1024
@@ -71,5 +71,21 @@ def open_like_a_player(viewer, video: VideoRef) -> tuple[list[PlayerRead], int |
             if tail.body[4:8] == b"moov":
                 found = box.end
             break
+    reads.append(PlayerRead(0, viewer.play(video, "bytes=0-", read_limit=4 * PLAYER_READ), 4 * PLAYER_READ))
+    return reads, found
+
+
+def open_matroska_like_a_player(viewer, video: VideoRef) -> tuple[list[PlayerRead], int | None]:
+    """Matroska/WebM: the head, then the Cues where the head's SeekHead says they are
+    (`videos.matroska`), then playback from the start. Returns the reads and the offset of
+    the Cues found in the served head (None: the head named none, or was not Matroska)."""
+    head = viewer.play(video, "bytes=0-", read_limit=HEAD_READ)
+    reads = [PlayerRead(0, head, HEAD_READ)]
+    try:
+        found = matroska.cues_offset(head.body)
+    except ValueError:
+        found = None
+    if found is not None and 0 <= found < video.size:
+        reads.append(PlayerRead(found, viewer.play(video, f"bytes={found}-"), None))
     reads.append(PlayerRead(0, viewer.play(video, "bytes=0-", read_limit=4 * PLAYER_READ), 4 * PLAYER_READ))
     return reads, found

@@ -155,6 +155,7 @@ function describe (entry) {
       name: engine.torrent.name,
       length: files.reduce((n, f) => n + f.length, 0),
       streamUrl,
+      serverUrl: base, // peerflix serves every file at <serverUrl>/<index>
       file: files[main].path,
       files: files.map((f, index) => ({ index, path: f.path, length: f.length, streamUrl: `${base}/${index}` })),
       metadataMs: entry.metadataMs

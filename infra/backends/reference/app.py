@@ -17,7 +17,8 @@ from aiohttp import web
 from infra.ecosystem import clock as clocks
 from infra.swarm import http_media, ranges
 from infra.backends.reference import auth
-from infra.backends.reference.engine import ActiveTorrent, Engine, InvalidMagnet, StreamTimeout, magnet_info_hash, main_file
+from infra.backends.reference.engine import (ActiveTorrent, Engine, InvalidMagnet, NoSuchFile, StreamTimeout, chosen_file,
+                                              magnet_info_hash, main_file)
 from infra.backends.reference.store import Source, SourceStore
 from infra.swarm.service import json_error
 
@@ -264,7 +265,10 @@ async def _stream_torrent(request: web.Request, engine: Engine, options: Options
         ti = await engine.metadata(active, options.stream_timeout)
     except StreamTimeout as exc:
         return json_error(504, str(exc))
-    file = main_file(ti)
+    try:
+        file = chosen_file(ti, request.query.get("file"))
+    except NoSuchFile as exc:
+        return json_error(404, str(exc))
     since = source.createdAt if source else clocks.wall() - (clocks.monotonic() - active.added)
     rep = http_media.Representation(
         length=file.size,

@@ -26,7 +26,8 @@ from infra.backends.reference.trust import distrust
 from infra.ecosystem import clock as clocks
 from infra.swarm import http_media, lt_session
 
-__all__ = ["ActiveTorrent", "Engine", "InvalidMagnet", "MainFile", "StreamTimeout", "magnet_info_hash", "main_file"]
+__all__ = ["ActiveTorrent", "Engine", "InvalidMagnet", "MainFile", "NoSuchFile", "StreamTimeout", "chosen_file",
+           "magnet_info_hash", "main_file"]
 
 log = logging.getLogger("backend.engine")
 
@@ -47,6 +48,10 @@ SESSION_TUNING = {
 
 class InvalidMagnet(ValueError):
     pass
+
+
+class NoSuchFile(LookupError):
+    """A viewer chose a file (`?file=`) the torrent does not have."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,29 @@ def main_file(ti: lt.torrent_info) -> MainFile:
     if not candidates:
         candidates = list(range(fs.num_files()))
     index = max(candidates, key=fs.file_size)
+    return _file(fs, index)
+
+
+def chosen_file(ti: lt.torrent_info, choice: str | None) -> MainFile:
+    """The file a viewer chose (`?file=`): its index in the torrent's file list (as
+    POST /api/torrents/metadata lists them), or its path there; none chosen: `main_file`.
+    Any file may be chosen, a subtitle too: it is served with its own Content-Type."""
+    if choice is None:
+        return main_file(ti)
+    fs = ti.layout()
+    if choice.isascii() and choice.isdigit():
+        index = int(choice)
+        if index >= fs.num_files():
+            raise NoSuchFile(f"the torrent has {fs.num_files()} files (0-{fs.num_files() - 1}); no file {index}")
+        return _file(fs, index)
+    for index in range(fs.num_files()):
+        if fs.file_path(index) == choice:
+            return _file(fs, index)
+    raise NoSuchFile(f"the torrent has no file {choice[:200]!r} (files are chosen by index or by path as the "
+                     "metadata lists them)")
+
+
+def _file(fs: lt.file_storage, index: int) -> MainFile:
     return MainFile(index, fs.file_path(index), fs.file_offset(index), fs.file_size(index))
 
 

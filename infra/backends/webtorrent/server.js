@@ -151,8 +151,12 @@ function mainFile (torrent) {
   return pool.reduce((a, b) => (b.length > a.length ? b : a))
 }
 
+function serverUrl () {
+  return opts.publicUrl || `http://${urlHostPort(streamServer.address().port)}`
+}
+
 function streamUrlOf (file) {
-  return `${opts.publicUrl || `http://${urlHostPort(streamServer.address().port)}`}${file.streamURL}`
+  return `${serverUrl()}${file.streamURL}`
 }
 
 function describe (entry) {
@@ -164,6 +168,7 @@ function describe (entry) {
       name: t.name,
       length: t.length,
       streamUrl: streamUrlOf(main),
+      serverUrl: serverUrl(), // WebTorrent serves every file at <serverUrl>/webtorrent/<infoHash>/<path>
       file: main.path,
       files: t.files.map((f, index) => ({ index, path: f.path, length: f.length, streamUrl: streamUrlOf(f) })),
       metadataMs: entry.metadataMs

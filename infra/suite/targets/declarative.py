@@ -26,7 +26,10 @@ CREDENTIALS = frozenset({"credentials.email", "credentials.password"})
 #: `{services.catalog_service}`: the base URL of another service of the ecosystem (known at run time).
 SERVICE_VARIABLE = re.compile(r"services\.[a-z][a-z0-9_]*")
 VIDEO = frozenset({"magnet", "info_hash", "name", "size"})
-RESERVED = frozenset({"base", "status", "key", *VIDEO})
+#: In `[stream].file_url` only: the file a viewer chose from a multi-file torrent, by its
+#: index in the torrent's file list, or by its path there (as is, and percent-encoded per segment).
+FILE = frozenset({"file_index", "file_path", "file_path_url"})
+RESERVED = frozenset({"base", "status", "key", *VIDEO, *FILE})
 STREAM_CREDENTIALS = ("header", "query", "cookie", "none")
 CACHES = ("none", "per-video")
 
@@ -48,8 +51,11 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "torrents": ("stream.key",),
     "metadata": ("operations.metadata",),
     "lifecycle": ("operations.active_torrents",),
+    "file-choice": ("stream.file_url",),
+    "subtitle-files": ("stream.file_url",),
 }
 EXPLAIN = {
+    "stream.file_url": "[stream].file_url, the URL of a chosen file ({file_index}, {file_path} or {file_path_url})",
     "login.token": "a [login] flow that captures `token`",
     "stream.key": "[stream].key, with a [stream].url that names only {base} and {key}",
 }
@@ -80,6 +86,7 @@ class StreamSpec:
     credentials: str = "none"
     headers: Mapping[str, str] = field(default_factory=dict)
     query: Mapping[str, str] = field(default_factory=dict)
+    file_url: str | None = None   # the stream URL of one file a viewer chose; `url` streams the default one
 
 
 @dataclass(frozen=True)
@@ -194,6 +201,8 @@ class _Reader:
             provided.add("login.token")
         if spec.stream.key is not None and set(variables_of(spec.stream.url)) <= {"base", "key"}:
             provided.add("stream.key")
+        if spec.stream.file_url is not None:
+            provided.add("stream.file_url")
         for capability in sorted(spec.capabilities):
             missing = [need for need in NEEDS.get(capability, ()) if need not in provided]
             if missing:
@@ -212,7 +221,8 @@ class _Reader:
         return LoginSpec(flow, ttl, float(self.typed(table, "renew_before", "login.", (int, float), 30)))
 
     def stream(self, data: object, scope: set[str], has_session_headers: bool) -> StreamSpec:
-        table = self.table(data, "stream", {"steps", "url", "key", "cache", "credentials", "headers", "query"})
+        table = self.table(data, "stream", {"steps", "url", "key", "cache", "credentials", "headers", "query",
+                                            "file_url"})
         flow = self.flow("stream", table, scope | VIDEO)
         url, key = self.typed(table, "url", "stream.", str), self.typed(table, "key", "stream.", str)
         if not url:
@@ -222,6 +232,12 @@ class _Reader:
             self.check("stream.key", [key], known)
             known = known | {"key"}
         self.check("stream.url", [url], known)
+        file_url = self.typed(table, "file_url", "stream.", str)
+        if file_url is not None:
+            self.check("stream.file_url", [file_url], known | FILE)
+            if not set(variables_of(file_url)) & FILE:
+                raise self.fail("stream.file_url", f"{file_url!r} names no file: use {{file_index}}, {{file_path}} "
+                                                   "or {file_path_url}")
         cache = self.typed(table, "cache", "stream.", str, "none")
         if cache not in CACHES:
             raise self.fail("stream.cache", f"{cache!r} is not one of {', '.join(CACHES)}")
@@ -235,7 +251,7 @@ class _Reader:
             raise self.fail("stream.query", "credentials = \"query\" needs the parameters, e.g. {token = \"{token}\"}")
         if credentials == "header" and not (headers or has_session_headers):
             raise self.fail("stream.headers", "credentials = \"header\" needs [stream].headers or [auth].headers")
-        return StreamSpec(flow, url, key, cache, credentials, headers, query)
+        return StreamSpec(flow, url, key, cache, credentials, headers, query, file_url)
 
     def operation(self, op: str, data: object, scope: set[str]) -> Flow:
         where = f"operations.{op}"

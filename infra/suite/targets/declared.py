@@ -10,7 +10,7 @@ wrappers over `operation`, so a backend implements one by declaring it, never by
 from __future__ import annotations
 
 from typing import Mapping
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from requests.cookies import RequestsCookieJar
 
@@ -160,9 +160,19 @@ class DeclarativeTarget(Target):
         self._streams.clear()
 
     def stream_url(self, client: Client, video: VideoRef) -> str:
+        """The URL a viewer plays: `[stream].url`, or `[stream].file_url` for a file the viewer chose."""
         stream = self.spec.stream
         values = self.stream_values(client, video)
-        url = self._render("stream.url", stream.url, values)
+        index = getattr(video, "file_index", None)   # a Content that is not a VideoRef streams its main video
+        if index is None:
+            url = self._render("stream.url", stream.url, values)
+        elif stream.file_url is None:
+            raise Unimplemented(f"target {self.name!r} ({self.spec.path}) declares no [stream].file_url: it cannot "
+                                f"stream {video.main_file}, a file chosen from {video.name}")
+        else:
+            chosen = {"file_index": index, "file_path": video.main_file,
+                      "file_path_url": "/".join(quote(part, safe="") for part in video.main_file.split("/"))}
+            url = self._render("stream.file_url", stream.file_url, {**values, **chosen})
         if stream.credentials == "query":
             query = {key: self._render("stream.query", value, values) for key, value in stream.query.items()}
             url += ("&" if "?" in url else "?") + urlencode(query)

@@ -1,0 +1,47 @@
+"""Containers beside MP4 (Matroska, WebM) and files chosen from multi-file torrents:
+the media type each answer names, and a player finding a Matroska index."""
+
+from behave import then, when
+from hamcrest import assert_that, equal_to, is_in, is_not, none
+
+from infra.suite import player
+from infra.suite.matchers import has_header_containing
+from videos import matroska
+
+
+def _media_type(exchange) -> str:
+    """The Content-Type without parameters, lower case ("" when absent)."""
+    return exchange.headers.get("Content-Type", "").split(";")[0].strip().lower()
+
+
+@then('the {what} is served as one of "{types}"')
+@then('the {what} are served as one of "{types}"')
+def step_served_as_one_of(context, what, types):
+    allowed = [t.strip().lower() for t in types.split(",")]
+    exchange = context.scene.viewer.last
+    assert_that(_media_type(exchange), is_in(allowed),
+                f"the Content-Type of the {what} ({exchange.headers.get('Content-Type')!r}): RFC 9110 §8.3, the "
+                "media type of the representation")
+
+
+@then('swarmspec\'s contract wants it served as "{wanted}"')
+def step_contract_type(context, wanted):
+    context.scene.judge.stricter(context.scene.viewer.last, has_header_containing("Content-Type", wanted),
+                                 "RFC 9110 §8.3 names no registry a server must pick from")
+
+
+@when("the viewer opens {video:Video} like a player and reads its index at the place its head names")
+def step_open_matroska(context, video):
+    ref = context.scene.video = context.world.library[video]
+    context.scene.player_reads, context.scene.index_found = player.open_matroska_like_a_player(context.scene.viewer, ref)
+
+
+@then("the index the player read is the one in the file")
+def step_index_read(context):
+    ref = context.scene.require_video()
+    expected = matroska.file_cues_offset(ref.main_path)
+    assert_that(expected, is_not(none()), f"{ref.main_file} names its Cues in its head (the generator's promise)")
+    assert_that(context.scene.index_found, equal_to(expected),
+                "offset of the Cues named by the SeekHead in the served head vs. in the file")
+    tail = next(read.exchange for read in context.scene.player_reads if read.start == expected)
+    assert_that(bytes(tail.body[:4]), equal_to(matroska.CUES_ID_BYTES), "the served bytes at that offset open the Cues")
