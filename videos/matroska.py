@@ -63,9 +63,9 @@ def cues_offset(head: bytes) -> int | None:
     """The file offset of the Cues as the SeekHead in `head` (the first bytes of a file)
     names it; None when the head has no SeekHead entry for the Cues. ValueError when
     `head` is not the start of a Matroska/WebM file."""
-    element_id, start, size = _element(head, 0)
-    if element_id != EBML:
+    if head[:4] != EBML.to_bytes(4, "big"):
         raise ValueError("not a Matroska/WebM file: it does not start with an EBML header")
+    _, start, size = _element(head, 0)
     element_id, segment_data, segment_size = _element(head, start + size)
     if element_id != SEGMENT:
         raise ValueError(f"no Segment after the EBML header (element 0x{element_id:X})")
