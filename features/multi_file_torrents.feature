@@ -67,3 +67,9 @@ Feature: Choosing a file of a multi-file torrent
     And the subtitles are served as one of "application/x-subrip, text/srt, application/srt, text/plain", or as a type the server does not know
     And swarmspec's contract wants it served as "application/x-subrip"
     And the body is exactly the subtitles of the season pack
+
+  @browser @needs.file-choice
+  Scenario: An episode chosen from the pack plays in a browser
+    When a browser plays episode 1 of the season pack through the stream
+    Then the player is ready to play it (canplay) and shows its first frame
+    And the picture moves on by at least 1 second

@@ -264,3 +264,37 @@ def test_the_reference_backend_streams_the_largest_video_unless_a_file_is_chosen
 def test_a_file_the_torrent_does_not_have_is_named(pack_torrent, choice, message):
     with pytest.raises(NoSuchFile, match=message):
         chosen_file(pack_torrent, choice)
+
+
+# -- a player opening a Matroska file ------------------------------------------------------
+
+class ServingViewer:
+    """Answers every read with the asked bytes of `data` (206), like a server that has the file."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.asked = data, []
+
+    def play(self, video, range_header=None, read_limit=None):
+        from infra.suite.http import Exchange
+        self.asked.append(range_header)
+        start = int(range_header.removeprefix("bytes=").split("-")[0])
+        body = self.data[start:][:read_limit]
+        return Exchange("GET", "http://x/v", {"Range": range_header}, status=206, body=body)
+
+
+def test_a_player_reads_the_head_then_the_cues_the_head_names():
+    from infra.suite.player import open_matroska_like_a_player
+    head = matroska_head(200)
+    cues_at = matroska.cues_offset(head)
+    data = head + b"\0" * (cues_at - len(head)) + matroska.CUES_ID_BYTES + b"\x80"
+    viewer = ServingViewer(data)
+    reads, found = open_matroska_like_a_player(viewer, SimpleNamespace(size=len(data)))
+    assert found == cues_at and viewer.asked == ["bytes=0-", f"bytes={cues_at}-", "bytes=0-"]
+    assert reads[1].exchange.body[:4] == matroska.CUES_ID_BYTES
+
+
+def test_a_player_given_something_else_finds_no_index():
+    from infra.suite.player import open_matroska_like_a_player
+    viewer = ServingViewer(b"\0\0\0\x18ftypisom" + b"\0" * 100)
+    reads, found = open_matroska_like_a_player(viewer, SimpleNamespace(size=112))
+    assert found is None and viewer.asked == ["bytes=0-", "bytes=0-"]
