@@ -104,14 +104,8 @@ class Recipe:
         return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        for name, default in _LATER_DEFAULTS.items():
-            if data[name] == default:
-                del data[name]
-        data.pop("members", None)
-        if self.members:
-            data["members"] = [m.to_dict() for m in self.members]
-        return data
+        data = {**asdict(self), "members": [m.to_dict() for m in self.members]}
+        return {k: v for k, v in data.items() if k not in _LATER_DEFAULTS or v != _LATER_DEFAULTS[k]}
 
     def __post_init__(self) -> None:
         if (self.companions or self.members) and not self.multi_file:
@@ -127,7 +121,7 @@ class Recipe:
 
 
 #: Fields added after the first recipes, with the default that keeps them out of the cache key.
-_LATER_DEFAULTS: dict[str, Any] = {"container": "mp4", "stem": "", "members": ()}
+_LATER_DEFAULTS: dict[str, Any] = {"container": "mp4", "stem": "", "members": []}
 
 
 def _srt(cues: list[tuple[float, float, str]]) -> str:
