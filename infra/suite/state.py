@@ -28,6 +28,7 @@ class ScenarioState:
     crowd_limits: list[int | None] = field(default_factory=list)
     spans: list[tuple[int, int]] = field(default_factory=list)
     source: dict[str, Any] | None = None               # a source created through the target's API
+    described: dict[str, Any] | None = None            # what the curator said of that source's video
     stream_token: str | None = None
     validator: str | None = None                       # an ETag or date the player holds (If-Range)
     last_watched_at: float | None = None               # monotonic time of the last stream read

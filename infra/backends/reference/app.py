@@ -16,7 +16,7 @@ from aiohttp import web
 
 from infra.ecosystem import clock as clocks
 from infra.swarm import http_media, ranges
-from infra.backends.reference import auth
+from infra.backends.reference import auth, fields
 from infra.backends.reference.engine import ActiveTorrent, Engine, InvalidMagnet, StreamTimeout, magnet_info_hash, main_file
 from infra.backends.reference.store import Source, SourceStore
 from infra.swarm.service import json_error
@@ -123,21 +123,6 @@ async def _json_body(request: web.Request) -> dict:
     return body
 
 
-def _text_field(body: dict, name: str) -> str | None:
-    """An optional string field: null or a string of valid Unicode (JSON can carry lone
-    surrogates, which no database or log can store), else 400 naming the field."""
-    value = body.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise _bad_request(f"{name} must be a string", field=name)
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise _bad_request(f"{name} is not valid Unicode (a lone surrogate)", field=name) from None
-    return value
-
-
 routes = web.RouteTableDef()
 
 
@@ -165,11 +150,12 @@ async def create_source(request: web.Request) -> web.Response:
         info_hash = magnet_info_hash(magnet)
     except InvalidMagnet as exc:
         return json_error(400, str(exc), field="magnetUri")
-    size = body.get("size")
-    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or not 0 <= size < 2**63):
-        return json_error(400, "size must be a non-negative integer below 2**63", field="size")
-    quality, resolution, codec = (_text_field(body, name) for name in ("quality", "resolution", "videoCodec"))
-    source = request.app[STORE].add(magnet, info_hash, quality, resolution, size, codec)
+    try:
+        described = fields.source(body)     # the design's shapes: numbers for resolution and size
+    except fields.FieldError as exc:
+        return json_error(400, str(exc), field=exc.field)
+    source = request.app[STORE].add(magnet, info_hash, described["quality"], described["resolution"],
+                                    described["size"], described["videoCodec"])
     return web.json_response(source.to_json(), status=201)
 
 
