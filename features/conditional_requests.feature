@@ -116,20 +116,22 @@ Feature: Conditional requests on a stream
     @rfc9110.13.1.3
     Scenario Outline: If-Modified-Since is ignored <why>
       A recipient MUST ignore If-Modified-Since beside If-None-Match, when it is not a
-      valid HTTP-date, or when it has more than one member.
+      valid HTTP-date, or when it has more than one member. The dates are fixed ones
+      after the video's Last-Modified: evaluated, they would give 304.
       When the viewer sends GET for the small video with "<conditions>"
       Then the small video is served whole
 
       Examples:
         | why                         | conditions                                                  |
-        | beside If-None-Match        | If-None-Match: "swarmspec-old" + If-Modified-Since: {date}  |
-        | when it is not a date       | If-Modified-Since: yesterday                                |
-        | when it is two dates        | If-Modified-Since: {date}, {date}                           |
+        | beside If-None-Match  | If-None-Match: "swarmspec-old" + If-Modified-Since: Fri, 01 Jan 2100 00:00:00 GMT |
+        | when it is not a date | If-Modified-Since: yesterday                                                      |
+        | when it is two dates  | If-Modified-Since: Fri, 01 Jan 2100 00:00:00 GMT, Fri, 01 Jan 2100 00:00:00 GMT   |
 
     @rfc9110.13.1.4
     Scenario Outline: If-Unmodified-Since is ignored <why>
       A recipient MUST ignore If-Unmodified-Since beside If-Match, and when it is not a
-      valid HTTP-date (a list of dates included).
+      valid HTTP-date (a list of dates included). The fixed dates are before the video's
+      Last-Modified: evaluated, they would give 412.
       When the viewer sends GET for the small video with "<conditions>"
       Then the small video is served whole
 
@@ -137,10 +139,10 @@ Feature: Conditional requests on a stream
         | why                         | conditions                                        |
         | beside If-Match             | If-Match: {etag} + If-Unmodified-Since: {date-1}  |
         | when it is not a date       | If-Unmodified-Since: 1700000000                   |
-        | when it is two dates        | If-Unmodified-Since: {date-1}, {date-1}           |
+        | when it is two dates        | If-Unmodified-Since: Sat, 01 Jan 2000 00:00:00 GMT, Sat, 01 Jan 2000 00:00:00 GMT |
 
     @rfc9110.13.1.3
     Scenario: If-Modified-Since on a preflight is ignored
       A recipient MUST ignore If-Modified-Since on a method other than GET or HEAD.
-      When the viewer sends OPTIONS for the small video with "Origin: http://player.example + Access-Control-Request-Method: GET + If-Modified-Since: {date}"
+      When the viewer sends OPTIONS for the small video with "Origin: http://player.example + Access-Control-Request-Method: GET + If-Modified-Since: Fri, 01 Jan 2100 00:00:00 GMT"
       Then the answer is not 304 Not Modified

@@ -11,7 +11,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 
+from hamcrest.core.base_matcher import BaseMatcher
+from hamcrest.core.description import Description
+
 from infra.suite import library
+from infra.suite.http import Exchange
+from infra.suite.matchers import exchange_line
 
 SEPARATOR = " + "
 _DATE = re.compile(r"\{date([+-]\d+)?\}")
@@ -58,3 +63,20 @@ def headers(spec: str, validators: Validators, positions: dict[str, int]) -> dic
             raise ValueError(f"{field!r} is not 'Name: value'")
         out[name.strip()] = validators.fill(value.strip(), positions)
     return out
+
+
+class NotPerformed(BaseMatcher[Exchange]):
+    """An answer that did not perform the method: it came, and it is not 2xx (§13.1.1)."""
+
+    def _matches(self, item: Exchange) -> bool:
+        return item.status is not None and not 200 <= item.status < 300
+
+    def describe_to(self, description: Description) -> None:
+        description.append_text("an answer that does not perform the method (no 2xx)")
+
+    def describe_mismatch(self, item: Exchange, description: Description) -> None:
+        description.append_text(exchange_line(item))
+
+
+def not_performed() -> NotPerformed:
+    return NotPerformed()
