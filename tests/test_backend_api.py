@@ -365,3 +365,17 @@ def test_a_first_version_store_keeps_its_sources_and_then_keeps_numbers(tmp_path
     new = store.add("magnet:?xt=urn:btih:y", "y", "FHD", 1080, 5242880, "X264")
     store.close()
     assert SourceStore(path).get(new.id).resolution == 1080
+
+
+@pytest.mark.parametrize("method, path, status", [
+    ("GET", "/api/nothing", 404), ("GET", "/nothing", 404), ("DELETE", "/api/sources", 405),
+    ("PUT", "/api/stream/" + "a" * 40, 405), ("GET", f"/api/sources/{uuid.uuid4()}", 404),
+    ("POST", "/api/sources", 400),
+])
+def test_every_error_is_json_with_an_error_message(backend, method, path, status):
+    """The design answers its errors as {"error": ...}; aiohttp's own 404/405 would be text."""
+    reply = backend.call(method, path, backend.token, **({"data": b"{oops"} if method == "POST" else {}))
+    assert reply.status == status
+    assert reply.headers["Content-Type"].startswith("application/json") and reply.json()["error"]
+    if status == 405:
+        assert reply.headers["Allow"]            # the methods it does take, kept from aiohttp

@@ -78,6 +78,21 @@ async def access_logger(request: web.Request, handler):
 
 
 @web.middleware
+async def json_errors(request: web.Request, handler):
+    """Every error answer in the design's shape, ``{"error": ...}`` (Miauflix answers its
+    errors so): aiohttp's own 404 for an unknown route and 405 for a method are plain
+    text otherwise. Their headers (Allow) are kept; a JSON error raised as such passes."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400 or (exc.content_type or "").endswith("json"):
+            raise
+        response = json_error(exc.status, exc.reason.lower())
+        response.headers.update({k: v for k, v in exc.headers.items() if k.lower() not in ("content-type", "content-length")})
+        return response
+
+
+@web.middleware
 async def authenticate(request: web.Request, handler):
     """Every /api route needs a Bearer API token; /api/stream also takes ?token=<stream token>."""
     path = request.path
@@ -276,7 +291,7 @@ async def _stream_torrent(request: web.Request, engine: Engine, options: Options
 
 def make_app(engine: Engine, store: SourceStore, tokens: auth.TokenIssuer, credentials: auth.Credentials,
              options: Options) -> web.Application:
-    app = web.Application(middlewares=[access_logger, authenticate])
+    app = web.Application(middlewares=[access_logger, json_errors, authenticate])
     app[ENGINE], app[STORE], app[TOKENS], app[CREDENTIALS], app[OPTIONS] = engine, store, tokens, credentials, options
     app.add_routes(routes)
 
