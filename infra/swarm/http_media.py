@@ -52,7 +52,8 @@ CORS_HEADERS = {
 PREFLIGHT_HEADERS = {
     **CORS_HEADERS,
     "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
-    "Access-Control-Allow-Headers": "Range, If-Range, Authorization, Content-Type",
+    "Access-Control-Allow-Headers": "Range, If-Range, If-Match, If-None-Match, If-Modified-Since, "
+                                    "If-Unmodified-Since, Authorization, Content-Type",
     "Access-Control-Max-Age": "600",
 }
 
