@@ -20,6 +20,7 @@ Feature: Conditional requests on a stream
 
     @rfc9110.13.1.2 @rfc9110.15.4.5
     Scenario Outline: <method> with <conditions> is 304 Not Modified
+      MUST (§13.1.2): a GET or HEAD whose If-None-Match matches is answered 304.
       If-None-Match uses the weak comparison, so W/ of the current tag matches too;
       "*" matches any current representation; it comes before Range (§13.2.2).
       When the viewer sends <method> for the small video with "<conditions>"
@@ -38,7 +39,7 @@ Feature: Conditional requests on a stream
 
     @rfc9110.13.1.3 @rfc9110.15.4.5
     Scenario Outline: <method> with <conditions> is 304 Not Modified
-      The video was not modified since the date the viewer holds (SHOULD).
+      SHOULD (§13.1.3): the video was not modified since the date the viewer holds.
       When the viewer sends <method> for the small video with "<conditions>"
       Then the answer is 304 Not Modified without a body
       And the 304 carries the current ETag, and no length but the video's
@@ -53,6 +54,8 @@ Feature: Conditional requests on a stream
 
     @rfc9110.13.1.2 @rfc9110.13.1.3 @rfc9110.13.2.2
     Scenario Outline: <method> with <conditions> gets the whole video
+      The precondition holds, so the method is performed: the whole video, 200 (MUST
+      for If-Match, If-None-Match and If-Unmodified-Since, SHOULD for If-Modified-Since).
       When the viewer sends <method> for the small video with "<conditions>"
       Then the small video is served whole
 
@@ -67,8 +70,8 @@ Feature: Conditional requests on a stream
 
     @rfc9110.13.2.2 @rfc9110.14.2
     Scenario Outline: A range with <conditions> is served
-      The preconditions hold, so the Range is evaluated as usual: RFC 9110 allows
-      ignoring it (200), swarmspec's contract wants the range.
+      The preconditions hold, so the Range is evaluated as usual (§13.2.2 step 5): a
+      server MAY ignore it (200, §14.2), never refuse it; swarmspec's contract wants the range.
       When the viewer sends GET for the small video with "<conditions> + Range: bytes=100-199"
       Then the answer is one RFC 9110 allows, and every byte in it is the small video's own
       And the answer is never a refusal while one of the ranges can be served
@@ -84,8 +87,9 @@ Feature: Conditional requests on a stream
 
     @rfc9110.13.1.1 @rfc9110.13.2.2 @contract
     Scenario Outline: <method> with <conditions> is refused
-      If-Match uses the strong comparison, so a weak tag never matches (MUST NOT
-      perform the method); it comes before If-None-Match and Range (§13.2.2).
+      MUST NOT perform the method (§13.1.1); a server MAY say so with 412. If-Match uses
+      the strong comparison, so a weak tag never matches; it comes before If-None-Match
+      and Range (§13.2.2).
       When the viewer sends <method> for the small video with "<conditions>"
       Then the video is not served
       And swarmspec's contract wants 412 Precondition Failed
@@ -100,7 +104,8 @@ Feature: Conditional requests on a stream
 
     @rfc9110.13.1.4 @contract
     Scenario Outline: <method> with <conditions> is refused
-      The video was modified after the date the viewer holds (MUST NOT perform).
+      MUST NOT perform the method (§13.1.4): the video was modified after the date the
+      viewer holds.
       When the viewer sends <method> for the small video with "<conditions>"
       Then the video is not served
       And swarmspec's contract wants 412 Precondition Failed

@@ -12,6 +12,7 @@ Feature: Asking for the headers with a Range
 
   @rfc9110.14.2 @rfc9110.9.3.2
   Scenario Outline: Asking for the headers of <what> gives the headers of the whole video
+    MUST (§14.2): the Range of a HEAD is ignored, whatever it says.
     When the viewer sends HEAD for the small video with "Range: <header>"
     Then the Range is ignored: 200 with the whole video's Content-Length and no Content-Range
 

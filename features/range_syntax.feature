@@ -15,6 +15,8 @@ Feature: The corners of the range syntax
 
   @rfc9110.14.1 @rfc9110.14.1.1 @rfc9110.14.1.2 @rfc9110.5.6.1 @rfc9110.15.5.17
   Scenario Outline: A range written <how> is served like any other
+    A valid range set: a server MAY ignore it (200), MUST NOT refuse it (416 is only for
+    a set none of whose ranges is satisfiable, §15.5.17); the contract wants exactly it.
     When the viewer sends "Range: <header>" for the small video
     Then the answer is one RFC 9110 allows, and every byte in it is the small video's own
     And the answer is never a refusal while one of the ranges can be served
@@ -37,6 +39,8 @@ Feature: The corners of the range syntax
 
   @rfc9110.14.1.2 @rfc9110.15.5.17 @contract
   Scenario Outline: A range starting <where> is unsatisfiable, not an error
+    Past the end whatever its size: 416 with "bytes */N" (SHOULD send it, §15.5.17) or
+    ignored (MAY, §14.2), never a 5xx; the contract wants 416.
     When the viewer sends "Range: <header>" for the small video
     Then the range is refused with 416, or ignored by sending all of the small video as RFC 9110 allows
     And a refusal names the size in "Content-Range: bytes */{size}"
