@@ -88,8 +88,8 @@ Feature: Conditional requests on a stream
     @rfc9110.13.1.1 @rfc9110.13.2.2 @contract
     Scenario Outline: <method> with <conditions> is refused
       MUST NOT perform the method (§13.1.1); a server MAY say so with 412. If-Match uses
-      the strong comparison, so a weak tag never matches; it comes before If-None-Match
-      and Range (§13.2.2).
+      the strong comparison, so a weak tag never matches; it comes before If-None-Match,
+      If-Range and Range (§13.2.2).
       When the viewer sends <method> for the small video with "<conditions>"
       Then the video is not served
       And swarmspec's contract wants 412 Precondition Failed

@@ -4,8 +4,8 @@ Feature: The corners of the range syntax
   a list, so optional whitespace around its commas is allowed (§5.6.1); positions are
   1*DIGIT, so leading zeros are allowed and a position may exceed 64 bits, which a
   recipient must anticipate without overflowing (§14.1.1): an end past the video is
-  clamped to its last byte, a suffix longer than the video selects all of it (§14.1.2),
-  and only a start past the end is unsatisfiable.
+  clamped to its last byte, a suffix longer than the video selects all of it (§14.1.2);
+  only a start past the end is unsatisfiable.
   A server MAY ignore any Range (§14.2), so the whole video with 200 is allowed
   everywhere; a 416 for a satisfiable range (§15.5.17), an error or a wrong byte is
   a failure. swarmspec's contract wants the range served, exactly.
