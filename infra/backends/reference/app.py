@@ -16,10 +16,11 @@ from aiohttp import web
 
 from infra.ecosystem import clock as clocks
 from infra.swarm import http_media, ranges
-from infra.backends.reference import auth, fields
+from infra.backends.reference import auth
 from infra.backends.reference.engine import ActiveTorrent, Engine, InvalidMagnet, StreamTimeout, magnet_info_hash, main_file
 from infra.backends.reference.store import Source, SourceStore
 from infra.swarm.service import json_error
+from infra.backends.reference import fields
 
 log = logging.getLogger("backend")
 access_log = logging.getLogger("backend.access")
