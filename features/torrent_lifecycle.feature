@@ -11,6 +11,7 @@ Feature: Torrent lifecycle
     Then the response status is 200
     And the metadata names the info hash of the multi-file torrent
     And the metadata lists every file of the multi-file torrent with its size
+    And the metadata names the torrent, its main video and its piece length
 
   Scenario: Metadata nobody can deliver times out
     When the curator asks for the metadata of the unseeded torrent

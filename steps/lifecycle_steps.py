@@ -1,9 +1,11 @@
 """Metadata, idle clean-up and the tracker going away."""
 
+from pathlib import PurePosixPath
+
 from infra.ecosystem import clock
 
 from behave import given, then, when
-from hamcrest import assert_that, contains_inanyorder, equal_to, greater_than_or_equal_to
+from hamcrest import assert_that, contains_inanyorder, equal_to, greater_than_or_equal_to, has_entries
 
 from infra.suite.matchers import body_equals, has_status
 
@@ -29,6 +31,14 @@ def step_metadata_files(context, video):
     files = context.scene.viewer.last.json()["files"]
     expected = [(f.path, f.size) for f in ref.files]
     assert_that([(f["path"], f["length"]) for f in files], contains_inanyorder(*expected))
+
+
+@then("the metadata names the torrent, its main video and its piece length")
+def step_metadata_shape(context):
+    ref = context.scene.require_video()
+    assert_that(context.scene.viewer.last.json(), has_entries(
+        name=PurePosixPath(ref.content_path).name, mainFile=ref.main_file, pieceLength=ref.piece_length),
+        "the documented answer: {infoHash, name, files: [{path, length}], mainFile, pieceLength}")
 
 
 @given("the viewer has watched the first MiB of {video:Video}")

@@ -1,21 +1,44 @@
 """Curating sources."""
 
+import json
+
 from behave import given, then, when
 from hamcrest import assert_that, contains_string, equal_to, has_entries, has_key, is_not, empty
 
+from infra.suite.source_shapes import design_description
 from infra.suite.matchers import body_equals, content_length_matches_body, has_content_range, has_status
 
 
 @when("the curator adds {video:Video} as a source")
 @given("the curator has added {video:Video} as a source")
 def step_add_source(context, video):
-    ref = context.world.library[video]
-    exchange = context.world.target.create_source(context.scene.viewer.client, ref.magnet, quality="1080p",
-                                                  resolution=ref.name, size=ref.size, videoCodec="h264")
+    ref = context.scene.video = context.world.library[video]
+    context.scene.described = design_description(ref)
+    exchange = context.world.target.create_source(context.scene.viewer.client, ref.magnet, **context.scene.described)
     context.scene.viewer.last = exchange
-    context.scene.video = ref
     if exchange.status == 201:
         context.scene.source = exchange.json()
+
+
+@then("the new source describes the video as it was sent, numbers as numbers")
+def step_source_as_sent(context):
+    created = context.scene.viewer.last.json()
+    assert_that(created, has_entries(context.scene.described), "the design's shapes come back as they were sent")
+    for name, value in context.scene.described.items():
+        assert_that(type(created[name]).__name__, equal_to(type(value).__name__), f"the type of {name}")
+
+
+@when("the curator adds {video:Video} as a source with {name} set to {value}")
+def step_add_source_with(context, video, name, value):
+    ref = context.scene.video = context.world.library[video]
+    described = {**design_description(ref), name: json.loads(value)}
+    context.scene.viewer.last = context.world.target.create_source(context.scene.viewer.client, ref.magnet, **described)
+
+
+@then('the refusal names the field "{name}"')
+def step_refusal_names(context, name):
+    body = context.scene.viewer.last.json()
+    assert_that(body, has_entries(field=name, error=is_not(empty())), "a 400 says which field is wrong")
 
 
 @then("the new source has an id")

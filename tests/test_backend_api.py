@@ -190,10 +190,51 @@ def test_v2_only_magnet_is_not_stored_under_a_zero_hash(backend):
     assert reply.status == 400 or reply.json()["infoHash"] != "0" * 40
 
 
-@pytest.mark.parametrize("size", [-1, "big", 1.5])
+@pytest.mark.parametrize("size", [-1, "big", 1.5, True, [1], {"bytes": 1}, 2**63, 10**400])
 def test_invalid_size_is_400(backend, size):
     reply = backend.call("POST", "/api/sources", backend.token, json={"magnetUri": magnet(random_hash()), "size": size})
     assert reply.status == 400 and reply.json()["field"] == "size"
+
+
+@pytest.mark.parametrize("described, answered", [
+    # the design's own shapes (Miauflix's MovieSource): numbers for resolution and size
+    ({"quality": "FHD", "resolution": 1080, "size": 5242880, "videoCodec": "X264"},
+     {"quality": "FHD", "resolution": 1080, "size": 5242880, "videoCodec": "X264"}),
+    ({"resolution": 1920, "size": 5242880}, {"resolution": 1920, "size": 5242880, "quality": None}),
+    ({"resolution": 1080.0, "size": 5.24288e6}, {"resolution": 1080, "size": 5242880}),   # whole JSON numbers
+    ({"resolution": "1080p", "size": 0}, {"resolution": "1080p", "size": 0}),             # a label, as before
+    ({"quality": None, "resolution": None, "size": None, "videoCodec": None},
+     {"quality": None, "resolution": None, "size": None, "videoCodec": None}),
+    ({}, {"resolution": None, "size": None}),
+])
+def test_the_design_shapes_are_accepted_and_answered_as_sent(backend, described, answered):
+    body = {"magnetUri": magnet(random_hash()), **described}
+    reply = backend.call("POST", "/api/sources", backend.token, json=body)
+    assert reply.status == 201, reply.body
+    created = reply.json()
+    assert {k: created[k] for k in answered} == answered
+    assert all(type(created[k]) is type(v) for k, v in answered.items())     # 1080 stays a number
+    got = backend.call("GET", f"/api/sources/{created['id']}", backend.token)
+    assert got.json() == created
+
+
+@pytest.mark.parametrize("name, value", [
+    ("resolution", 0), ("resolution", -1080), ("resolution", 65536), ("resolution", 1080.5),
+    ("resolution", True), ("resolution", [1080]), ("resolution", {"height": 1080}), ("resolution", "\ud800"),
+    ("quality", 1080), ("quality", ["FHD"]), ("videoCodec", {"name": "X264"}), ("videoCodec", False),
+])
+def test_malformed_descriptions_are_400_naming_the_field(backend, name, value):
+    reply = backend.call("POST", "/api/sources", backend.token, json={"magnetUri": magnet(random_hash()), name: value})
+    assert reply.status == 400 and reply.json()["field"] == name and reply.json()["error"]
+
+
+@pytest.mark.parametrize("literal", [b"NaN", b"Infinity", b"-Infinity", b"1e999"])
+def test_non_finite_numbers_are_400(backend, literal):
+    """Python's JSON parser takes NaN and Infinity, which are not JSON: no count is either."""
+    for name in ("size", "resolution"):
+        data = b'{"magnetUri": "%s", "%s": %s}' % (magnet(random_hash()).encode(), name.encode(), literal)
+        reply = backend.call("POST", "/api/sources", backend.token, data=data)
+        assert reply.status == 400 and reply.json()["field"] == name
 
 
 def test_body_must_be_a_json_object(backend):
@@ -308,3 +349,33 @@ def test_access_log_redacts_a_percent_encoded_token_name(backend, caplog):
                              headers={"Range": "bytes=0-1"})
     assert reply.status == 504          # the token was accepted: authorised, then no peers
     assert token_a not in caplog.text
+
+
+def test_a_first_version_store_keeps_its_sources_and_then_keeps_numbers(tmp_path):
+    """The first version declared resolution TEXT (1080 would come back as '1080')."""
+    import sqlite3
+    path = tmp_path / "backend.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE sources (id TEXT PRIMARY KEY, magnet TEXT NOT NULL, info_hash TEXT NOT NULL,"
+                   " quality TEXT, resolution TEXT, size INTEGER, video_codec TEXT, created_at REAL NOT NULL)")
+        db.execute("INSERT INTO sources VALUES ('old', 'magnet:?xt=urn:btih:x', 'x', '1080p', '1920x1080', 5, 'h264', 1.0)")
+    db.close()
+    store = SourceStore(path)
+    assert store.get("old").resolution == "1920x1080" and store.get("old").size == 5
+    new = store.add("magnet:?xt=urn:btih:y", "y", "FHD", 1080, 5242880, "X264")
+    store.close()
+    assert SourceStore(path).get(new.id).resolution == 1080
+
+
+@pytest.mark.parametrize("method, path, status", [
+    ("GET", "/api/nothing", 404), ("GET", "/nothing", 404), ("DELETE", "/api/sources", 405),
+    ("PUT", "/api/stream/" + "a" * 40, 405), ("GET", f"/api/sources/{uuid.uuid4()}", 404),
+    ("POST", "/api/sources", 400),
+])
+def test_every_error_is_json_with_an_error_message(backend, method, path, status):
+    """The design answers its errors as {"error": ...}; aiohttp's own 404/405 would be text."""
+    reply = backend.call(method, path, backend.token, **({"data": b"{oops"} if method == "POST" else {}))
+    assert reply.status == status
+    assert reply.headers["Content-Type"].startswith("application/json") and reply.json()["error"]
+    if status == 405:
+        assert reply.headers["Allow"]            # the methods it does take, kept from aiohttp

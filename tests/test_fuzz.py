@@ -54,6 +54,27 @@ def test_each_broken_invariant_is_caught():
     assert kinds(deviation) == [invariants.CONTRACT]
 
 
+def test_conditional_answers():
+    from datetime import datetime, timezone
+    etag, modified = '"v1"', datetime(2023, 11, 14, 22, 13, 20, tzinfo=timezone.utc)
+    at = "Tue, 14 Nov 2023 22:13:20 GMT"
+
+    def judged(exchange, **headers):
+        return kinds(invariants.check_conditional(exchange, FILE, {k.replace("_", "-"): v for k, v in headers.items()},
+                                                  etag, modified))
+    assert judged(answer(304), If_None_Match=etag) == []
+    assert judged(answer(304, b"x"), If_None_Match=etag) == [invariants.FRAMING]          # a 304 has no body
+    assert judged(answer(412, b"{}", **{"Content-Length": "2"}), If_Match='"old"') == []
+    assert judged(answer(200, FILE, **{"Content-Length": "1024"}), If_Match='"old"') == [invariants.CONTRACT]
+    assert judged(answer(200, FILE, **{"Content-Length": "1024"}), If_Modified_Since=at) == [invariants.CONTRACT]
+    assert judged(answer(200, FILE, **{"Content-Length": "1024"}), If_Modified_Since=at + ", " + at) == []
+    partial = answer(206, FILE[10:20], **{"Content-Range": "bytes 10-19/1024", "Content-Length": "10"})
+    assert judged(partial, If_Match=etag, Range="bytes=10-19") == []
+    assert judged(answer(206, b"\0" * 10, **{"Content-Range": "bytes 10-19/1024", "Content-Length": "10"}),
+                  If_None_Match='"old"', Range="bytes=10-19") == [invariants.BYTES]
+    assert judged(answer(500, b"oops"), If_Match=etag) == [invariants.SERVER_ERROR]
+
+
 def test_a_header_with_control_characters_has_no_range_contract():
     bad = answer(400, b"", **{"Content-Length": "0"})
     assert invariants.check_media(bad, FILE, "bytes=0-1\x01") == []
@@ -85,6 +106,7 @@ def campaign(eco, target: str, examples: int) -> Figures:
 def test_hostile_input_breaks_no_invariant(eco, target, examples):
     figures = campaign(eco, target, examples)
     assert sum(figures.examples.values()) >= examples * 0.9, figures.examples    # Hypothesis really ran them
+    assert figures.examples["conditions"] >= examples * 0.09, figures.examples  # preconditions with ranges
     assert figures.requests > examples
     assert not figures.failures(), report(figures)
     assert figures.count(invariants.CONTRACT) == 0, report(figures)   # our servers keep the strict contract

@@ -28,8 +28,10 @@ class ScenarioState:
     crowd_limits: list[int | None] = field(default_factory=list)
     spans: list[tuple[int, int]] = field(default_factory=list)
     source: dict[str, Any] | None = None               # a source created through the target's API
+    described: dict[str, Any] | None = None            # what the curator said of that source's video
     stream_token: str | None = None
     validator: str | None = None                       # an ETag or date the player holds (If-Range)
+    validators: Any = None                             # infra.suite.conditions.Validators the viewer holds
     last_watched_at: float | None = None               # monotonic time of the last stream read
     forgotten_at: float | None = None                  # monotonic time the backend was seen without the torrent
     fresh: VideoRef | None = None                      # a fresh copy of a video the backend has never seen

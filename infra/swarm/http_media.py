@@ -2,10 +2,17 @@
 and the reference backend so both speak exactly the same contract.
 
 The caller supplies the representation's length, validators and a reader; this module
-decides the status (via `infra.swarm.ranges`, after If-Range), writes the headers -- the
-same for HEAD as for GET -- and streams the body with backpressure (each write waits for
-the socket to drain): the whole representation, one range, or several ranges as a
-``multipart/byteranges`` body whose exact length is known before the first byte.
+decides the status -- the preconditions first (`infra.swarm.preconditions`: 304 or 412),
+then If-Range, then the Range header (`infra.swarm.ranges`) of a GET -- writes the headers
+and streams the body with backpressure (each write waits for the socket to drain): the
+whole representation, one range, or several ranges as a ``multipart/byteranges`` body
+whose exact length is known before the first byte.
+
+A HEAD carries exactly the headers of a GET *without* its Range header: RFC 9110 §14.2
+says a server MUST ignore Range on a method for which range handling is not defined,
+and GET is the only one that defines it; §9.3.2's "same header fields as GET" then holds
+for the same request as a GET would be answered with Range ignored (200, the whole
+length, no Content-Range).
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from typing import AsyncIterator, Callable, Union
 
 from aiohttp import web
 
-from infra.swarm import ranges
+from infra.swarm import preconditions, ranges
 
 VIDEO_TYPES = {
     ".mp4": "video/mp4", ".m4v": "video/mp4", ".mkv": "video/x-matroska", ".webm": "video/webm",
@@ -45,7 +52,8 @@ CORS_HEADERS = {
 PREFLIGHT_HEADERS = {
     **CORS_HEADERS,
     "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
-    "Access-Control-Allow-Headers": "Range, If-Range, Authorization, Content-Type",
+    "Access-Control-Allow-Headers": "Range, If-Range, If-Match, If-None-Match, If-Modified-Since, "
+                                    "If-Unmodified-Since, Authorization, Content-Type",
     "Access-Control-Max-Age": "600",
 }
 
@@ -71,6 +79,8 @@ class Representation:
     last_modified: datetime
 
 
+Answer = Union[ranges.Decision, preconditions.NotModified, preconditions.PreconditionFailed]
+"""How a GET or HEAD is answered: a range decision, or a precondition's 304 or 412."""
 Reader = Callable[[int, int], AsyncIterator[bytes]]   # (start, end inclusive) -> chunks
 Segment = Union[bytes, tuple[int, int]]   # framing written as is, or (start, end inclusive) to read
 
@@ -82,9 +92,13 @@ def preflight() -> web.Response:
     return web.Response(status=204, headers=PREFLIGHT_HEADERS)
 
 
-def decide(request: web.Request, rep: Representation) -> ranges.Decision:
-    """The answer to a GET or HEAD: the Range header, unless If-Range says the client's copy is stale."""
-    header = request.headers.get("Range")
+def decide(request: web.Request, rep: Representation) -> Answer:
+    """The answer to a GET or HEAD (RFC 9110 §13.2.2's order): the preconditions, then the
+    Range header of a GET, unless If-Range says the client's copy is stale."""
+    outcome = preconditions.evaluate(request.method, request.headers, rep.etag, rep.last_modified)
+    if outcome is not None:
+        return outcome
+    header = request.headers.get("Range") if request.method == "GET" else None   # §14.2 MUST ignore
     if header is not None and not _if_range_matches(request.headers.get("If-Range"), rep):
         header = None   # RFC 9110 §13.1.5: the server MUST ignore Range, send the whole current representation
     return ranges.resolve(header, rep.length)
@@ -142,14 +156,21 @@ def _size(segments: tuple[Segment, ...]) -> int:
     return sum(len(s) if isinstance(s, bytes) else s[1] - s[0] + 1 for s in segments)
 
 
-def headers_for(rep: Representation, decision: ranges.Decision) -> dict[str, str]:
-    """Every header of the answer; GET and HEAD share them (RFC 9110 §9.3.2)."""
+def headers_for(rep: Representation, decision: Answer) -> dict[str, str]:
+    """Every header of the answer; GET and HEAD share them (RFC 9110 §9.3.2). A 304 has
+    no Content-Type or Content-Length (§15.4.5: the validators, not the representation's
+    metadata); a 412's JSON body is described by its own Content-Type."""
     headers = {
         **CORS_HEADERS,
         "Accept-Ranges": "bytes",
         "ETag": rep.etag,
         "Last-Modified": last_modified(rep),
     }
+    if isinstance(decision, preconditions.NotModified):
+        return headers
+    if isinstance(decision, preconditions.PreconditionFailed):
+        headers["Content-Type"] = "application/json"
+        return headers
     if isinstance(decision, ranges.Unsatisfiable):
         headers["Content-Range"] = decision.content_range
         headers["Content-Type"] = "application/json"
@@ -162,17 +183,23 @@ def headers_for(rep: Representation, decision: ranges.Decision) -> dict[str, str
     return headers
 
 
-def status_for(decision: ranges.Decision) -> int:
-    """200 whole, 206 one or several ranges, 416 none satisfiable."""
+def status_for(decision: Answer) -> int:
+    """200 whole, 206 one or several ranges, 416 none satisfiable, 304 / 412 from a precondition."""
+    if isinstance(decision, preconditions.NotModified):
+        return 304
+    if isinstance(decision, preconditions.PreconditionFailed):
+        return 412
     if isinstance(decision, ranges.Unsatisfiable):
         return 416
     return 206 if isinstance(decision, (ranges.Partial, ranges.Multipart)) else 200
 
 
-def span(decision: ranges.Decision) -> tuple[int, int]:
+def span(decision: Answer) -> tuple[int, int]:
     """(start, end inclusive) of the first representation bytes the body carries -- all
     of them for a single part, the first part's for several; (0, -1) for an empty body.
     A caller that must fetch the data (the backend's torrent) waits for this span first."""
+    if isinstance(decision, (preconditions.NotModified, preconditions.PreconditionFailed, ranges.Unsatisfiable)):
+        return 0, -1
     if isinstance(decision, ranges.Multipart):
         decision = decision.parts[0]
     if isinstance(decision, ranges.Partial):
@@ -180,10 +207,15 @@ def span(decision: ranges.Decision) -> tuple[int, int]:
     return 0, decision.length - 1
 
 
-async def respond(request: web.Request, rep: Representation, decision: ranges.Decision,
+async def respond(request: web.Request, rep: Representation, decision: Answer,
                   read: Reader) -> web.StreamResponse:
     """Write status, headers and (for GET) exactly Content-Length bytes."""
     headers = headers_for(rep, decision)
+    if isinstance(decision, preconditions.NotModified):
+        return web.Response(status=304, headers=headers)
+    if isinstance(decision, preconditions.PreconditionFailed):
+        return web.Response(status=412, headers=headers, text=json.dumps(
+            {"error": "precondition failed", "detail": decision.reason}))
     if isinstance(decision, ranges.Unsatisfiable):
         return web.Response(status=416, headers=headers, text=json.dumps(
             {"error": "range not satisfiable", "detail": decision.reason, "length": rep.length}))

@@ -21,6 +21,7 @@ from infra.backends.reference.engine import (ActiveTorrent, Engine, InvalidMagne
                                               magnet_info_hash, main_file)
 from infra.backends.reference.store import Source, SourceStore
 from infra.swarm.service import json_error
+from infra.backends.reference import fields
 
 log = logging.getLogger("backend")
 access_log = logging.getLogger("backend.access")
@@ -79,6 +80,21 @@ async def access_logger(request: web.Request, handler):
 
 
 @web.middleware
+async def json_errors(request: web.Request, handler):
+    """Every error answer in the design's shape, ``{"error": ...}`` (Miauflix answers its
+    errors so): aiohttp's own 404 for an unknown route and 405 for a method are plain
+    text otherwise. Their headers (Allow) are kept; a JSON error raised as such passes."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400 or (exc.content_type or "").endswith("json"):
+            raise
+        response = json_error(exc.status, exc.reason.lower())
+        response.headers.update({k: v for k, v in exc.headers.items() if k.lower() not in ("content-type", "content-length")})
+        return response
+
+
+@web.middleware
 async def authenticate(request: web.Request, handler):
     """Every /api route needs a Bearer API token; /api/stream also takes ?token=<stream token>."""
     path = request.path
@@ -124,21 +140,6 @@ async def _json_body(request: web.Request) -> dict:
     return body
 
 
-def _text_field(body: dict, name: str) -> str | None:
-    """An optional string field: null or a string of valid Unicode (JSON can carry lone
-    surrogates, which no database or log can store), else 400 naming the field."""
-    value = body.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise _bad_request(f"{name} must be a string", field=name)
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise _bad_request(f"{name} is not valid Unicode (a lone surrogate)", field=name) from None
-    return value
-
-
 routes = web.RouteTableDef()
 
 
@@ -166,11 +167,12 @@ async def create_source(request: web.Request) -> web.Response:
         info_hash = magnet_info_hash(magnet)
     except InvalidMagnet as exc:
         return json_error(400, str(exc), field="magnetUri")
-    size = body.get("size")
-    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or not 0 <= size < 2**63):
-        return json_error(400, "size must be a non-negative integer below 2**63", field="size")
-    quality, resolution, codec = (_text_field(body, name) for name in ("quality", "resolution", "videoCodec"))
-    source = request.app[STORE].add(magnet, info_hash, quality, resolution, size, codec)
+    try:
+        described = fields.source(body)     # the design's shapes: numbers for resolution and size
+    except fields.FieldError as exc:
+        return json_error(400, str(exc), field=exc.field)
+    source = request.app[STORE].add(magnet, info_hash, described["quality"], described["resolution"],
+                                    described["size"], described["videoCodec"])
     return web.json_response(source.to_json(), status=201)
 
 
@@ -294,7 +296,7 @@ async def _stream_torrent(request: web.Request, engine: Engine, options: Options
 
 def make_app(engine: Engine, store: SourceStore, tokens: auth.TokenIssuer, credentials: auth.Credentials,
              options: Options) -> web.Application:
-    app = web.Application(middlewares=[access_logger, authenticate])
+    app = web.Application(middlewares=[access_logger, json_errors, authenticate])
     app[ENGINE], app[STORE], app[TOKENS], app[CREDENTIALS], app[OPTIONS] = engine, store, tokens, credentials, options
     app.add_routes(routes)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Callable, Mapping
 from urllib.parse import urlsplit
 
@@ -25,6 +26,7 @@ from infra.measure.fuzz.invariants import Problem
 from infra.suite.http import Client, Exchange
 from infra.suite.library import Library
 from infra.suite.targets import make_target, urls_of
+from infra.swarm import preconditions
 
 RSS_SLACK = 64 * 2**20     # more than this above the warm baseline after the run is a leak
 FD_SLACK = 4               # descriptors a server may keep a moment longer (a closing keep-alive)
@@ -143,6 +145,26 @@ class Campaign:
         methods = st.sampled_from(["GET", "GET", "GET", "HEAD"])
         self._explore("ranges", st.tuples(methods, grammar.range_header(self.video.size)), examples, one)
 
+    def conditions(self, examples: int) -> None:
+        """If-Match, If-None-Match, If-(Un)Modified-Since and Range together, GET and HEAD,
+        built around the validators the stream URL sends (RFC 9110 §13.1, §13.2.2)."""
+        plain = self._request("HEAD", self.url, headers=self._auth())
+        etag, sent_date = plain.header("ETag"), plain.header("Last-Modified")
+        last_modified = preconditions.http_date(sent_date) if sent_date else None
+        if etag is None or last_modified is None:
+            self.figures.notes.append("conditions: the stream sends no ETag or Last-Modified; no contract to compare")
+        around = last_modified or datetime.now(timezone.utc).replace(microsecond=0)
+
+        def one(drawn: tuple[str, dict[str, str]]) -> None:
+            method, headers = drawn
+            exchange = self._request(method, self.url, headers={**self._auth(), **headers})
+            self._judge(invariants.check_conditional(exchange, self.file, headers, etag, last_modified),
+                        f"{method} {headers!r}"[:400], f"{method} conditional stream")
+
+        methods = st.sampled_from(["GET", "GET", "HEAD"])
+        strategy = st.tuples(methods, grammar.conditions(etag or '"none"', around, self.video.size))
+        self._explore("conditions", strategy, examples, one)
+
     def ids(self, examples: int) -> None:
         """Stream keys and paths (traversal, encodings, very long), sent byte for byte."""
         prefix, _, key = self.url.rpartition("/")
@@ -178,7 +200,8 @@ class Campaign:
             "login": ("/api/auth/login", {"email": st.just(self.credentials.get("email", "")),
                                           "password": st.text(max_size=30)}),
             "sources": ("/api/sources", {"magnetUri": magnets, "quality": st.text(max_size=10),
-                                         "resolution": st.text(max_size=10), "size": st.integers(0, 2**40),
+                                         "resolution": st.one_of(st.integers(-1, 70000), st.text(max_size=10)),
+                                         "size": st.integers(0, 2**40),
                                          "videoCodec": st.text(max_size=10)}),
             "stream-token": (f"/api/sources/{source_id}/stream-token", {"expiresIn": st.integers(1, 600)}),
             "metadata": ("/api/torrents/metadata", {"magnetUri": magnets}),
@@ -261,9 +284,11 @@ class Campaign:
         if self.pid is None:
             self.figures.notes.append("no pid for the target's service: no RSS/fd figures")
         api = self.target.name == "reference"
-        share = {"ranges": 0.6, "ids": 0.2, "json": 0.2} if api else {"ranges": 0.75, "ids": 0.25}
+        share = {"ranges": 0.5, "conditions": 0.1, "ids": 0.2, "json": 0.2} if api else \
+            {"ranges": 0.65, "conditions": 0.1, "ids": 0.25}
         # paths last: a server a malformed path brings down has then been judged on the rest
         self.ranges(int(examples * share["ranges"]))
+        self.conditions(int(examples * share["conditions"]))
         self.hostile_clients(hostile_rounds if hostile_rounds is not None else max(1, examples // 2500))
         if api:
             self.json_bodies(int(examples * share["json"]))

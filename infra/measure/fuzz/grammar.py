@@ -12,6 +12,7 @@ length, one past it) as well as anywhere, so boundaries are hit often.
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 
 from hypothesis import strategies as st
 
@@ -73,6 +74,58 @@ def _on_the_wire(value: str) -> str:
     characters past latin-1 as their UTF-8 bytes (what a UTF-8 client sends)."""
     value = value.replace("\r", "").replace("\n", "")
     return value if all(ord(c) < 256 for c in value) else value.encode("utf-8").decode("latin-1")
+
+
+# -- conditional request headers (RFC 9110 §13.1) -------------------------------------------
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_LONG_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _formats(moment: datetime) -> list[str]:
+    """`moment` as each of the three HTTP-date formats (§5.6.7), locale-free."""
+    day, month = _DAYS[moment.weekday()], _MONTHS[moment.month - 1]
+    clock = f"{moment.hour:02}:{moment.minute:02}:{moment.second:02}"
+    return [f"{day}, {moment.day:02} {month} {moment.year} {clock} GMT",
+            f"{_LONG_DAYS[moment.weekday()]}, {moment.day:02}-{month}-{moment.year % 100:02} {clock} GMT",
+            f"{day} {month} {moment.day:2} {clock} {moment.year}"]
+
+
+def http_date(around: datetime) -> st.SearchStrategy[str]:
+    """An If-(Un)Modified-Since value: a date a second or a few years from `around` (the
+    video's Last-Modified) in any of the three formats, or one rule off (lower case, a
+    list of two, 31 February, a number, another zone), or garbage."""
+    moments = st.one_of(st.integers(-2, 2), st.integers(-10**8, 10**8)).map(lambda s: around + timedelta(seconds=s))
+    valid = st.builds(lambda m, i: _formats(m)[i], moments, st.integers(0, 2))
+    near = st.one_of(
+        valid.map(str.lower), valid.map(lambda d: f"{d}, {d}"), valid.map(lambda d: d.replace("GMT", "+0000")),
+        st.sampled_from(["Sat, 31 Feb 2024 00:00:00 GMT", "Sun, 06 Nov 1994 25:61:61 GMT", "1700000000", "",
+                         "Sun, 06 Nov 99999 08:49:37 GMT", "Sun Nov  0 08:49:37 1994"]),
+    )
+    garbage = st.text(HEADER_CHARS, max_size=80)
+    return st.one_of(valid, valid, near, garbage).map(_on_the_wire)
+
+
+def entity_tags(current: str) -> st.SearchStrategy[str]:
+    """An If-Match / If-None-Match value: the current tag strong or weak, ``*``, other tags,
+    lists of them with any spacing, one rule off (no quotes, a quote inside), garbage."""
+    tag = st.one_of(st.sampled_from([current, "W/" + current, "*", '"swarmspec-old"', 'W/"x"', '""']),
+                    st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E, blacklist_characters='"'),
+                            max_size=30).map(lambda t: f'"{t}"'))
+    listed = st.builds(lambda tags, sep: sep.join(tags), st.lists(tag, min_size=2, max_size=8),
+                       st.sampled_from([",", ", ", " ,", ",,", " , "]))
+    near = st.sampled_from([current.strip('"'), current[:-1], f"{current} {current}", '"a"b"', "W/", "w/" + current])
+    return st.one_of(tag, listed, listed, near, st.text(HEADER_CHARS, max_size=80)).map(_on_the_wire)
+
+
+def conditions(current: str, around: datetime, size: int) -> st.SearchStrategy[dict[str, str]]:
+    """Some of If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since and Range."""
+    return st.fixed_dictionaries({}, optional={
+        "If-Match": entity_tags(current), "If-None-Match": entity_tags(current),
+        "If-Modified-Since": http_date(around), "If-Unmodified-Since": http_date(around),
+        "Range": range_header(size),
+    }).map(lambda headers: {name: value.lstrip() for name, value in headers.items()})
 
 
 # -- ids and paths ------------------------------------------------------------------------

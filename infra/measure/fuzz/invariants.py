@@ -8,7 +8,8 @@
 * every byte a 200 or 206 serves from the file is the file's own, at the offset named.
 
 `check_media` judges an answer of the stream URL (with the file as oracle); `check_api`
-judges an answer that serves no file (an id or JSON the server must refuse cleanly).
+judges an answer that serves no file (an id or JSON the server must refuse cleanly);
+`check_conditional` an answer to a request with preconditions (a 304 has no body).
 Each problem is a `Problem`: its kind (one of KINDS) and a short signature, so a
 campaign counts distinct failures rather than every repetition of one.
 """
@@ -16,10 +17,11 @@ campaign counts distinct failures rather than every repetition of one.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from infra.suite.http import Exchange
 from infra.suite.range_answers import Malformed, boundary_of, parts_of
-from infra.swarm import ranges
+from infra.swarm import preconditions, ranges
 
 SERVER_ERROR = "server error"
 FRAMING = "framing error"
@@ -127,3 +129,32 @@ def _contract(exchange: Exchange, header: str, size: int) -> list[Problem]:
     if isinstance(want, ranges.Multipart) and boundary_of(exchange.header("Content-Type")) is None:
         return [Problem(CONTRACT, "one part where the contract answers multipart", f"Range {header[:120]!r}")]
     return []
+
+
+def check_conditional(exchange: Exchange, file: bytes, headers: dict[str, str], etag: str | None,
+                      last_modified: datetime | None) -> list[Problem]:
+    """An answer of the stream URL to a request with preconditions (and maybe a Range):
+    a 304 carries no body, a 200/206/416 is judged as any media answer, and the status is
+    compared with what swarmspec's contract (`infra.swarm.preconditions`, then the range
+    contract) answers -- a CONTRACT problem, informational -- when the server sent validators."""
+    if exchange.status == 304:
+        problems = _transport(exchange, frozenset())
+        if not problems and exchange.body:
+            problems.append(Problem(FRAMING, "304 with a body", f"{len(exchange.body)} bytes"))
+    else:
+        problems = check_media(exchange, file) if exchange.status not in (412,) else check_api(exchange)
+    if problems or exchange.status is None or etag is None or last_modified is None:
+        return problems
+    if any(ord(c) < 0x20 and c != "\t" or ord(c) == 0x7F for value in headers.values() for c in value):
+        return problems     # not a field value at all (RFC 9110 §5.5): the parser's 400 is right
+    outcome = preconditions.evaluate(exchange.method, headers, etag, last_modified)
+    if outcome is not None:
+        expected = 304 if isinstance(outcome, preconditions.NotModified) else 412
+    else:
+        range_header = headers.get("Range") if exchange.method == "GET" else None
+        decision = ranges.resolve(range_header, len(file))
+        expected = {ranges.Full: 200, ranges.Partial: 206, ranges.Multipart: 206, ranges.Unsatisfiable: 416}[type(decision)]
+    if exchange.status != expected:
+        shown = "; ".join(f"{name}: {value[:60]!r}" for name, value in headers.items())
+        problems.append(Problem(CONTRACT, f"{exchange.status} where the contract answers {expected}", shown))
+    return problems
