@@ -167,6 +167,10 @@ def test_a_200_with_wrong_bytes_or_length_fails_whatever_the_habit():
             ranges.answer(answer(200, video, video.data[:-1] + b"!"), video, (100, 199))
         with pytest.raises(AssertionError, match="whole"):
             ranges.answer(answer(200, video, video.data[:2048]), video, (100, 199))
+        broken = answer(200, video, video.data[:2048], **{"Content-Length": "4096"})
+        broken.error = "ReadTimeout: the server went silent"
+        with pytest.raises(AssertionError, match="broke off"):
+            ranges.answer(broken, video, (100, 199))
 
 
 def test_other_statuses_fail():

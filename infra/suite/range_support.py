@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 from hamcrest import assert_that, equal_to
 from hamcrest.core.base_matcher import BaseMatcher
@@ -66,6 +67,8 @@ class WholeVideo(BaseMatcher[Exchange]):
     def _problem(self, item: Exchange) -> str | None:
         if item.status != 200:
             return "not a 200"
+        if item.error:
+            return f"the answer broke off: {item.error}"
         length = item.header("Content-Length")
         if length is not None and length != str(self.video.size):
             return f"Content-Length {length} is not the video's {self.video.size} bytes"
@@ -126,9 +129,9 @@ class Outcome(str, enum.Enum):
 class RangeJudge:
     """The per-scenario view: its tags, its judge, the run's probe (made on first need)."""
 
-    scenario: object              # behave's Scenario: its tags, and skip() for "unimplemented"
+    scenario: Any                 # behave's Scenario: its effective_tags, and skip() for "unimplemented"
     judge: Judge
-    evidence_of: object           # () -> RangeEvidence: the run's probe, cached by the World
+    evidence_of: Callable[[], RangeEvidence]   # the run's probe, made once and kept by the World
     target_name: str
     declared: tuple[str, ...]     # what the target file claims of ranges ("ranges", "seeking")
     ignored: list[Exchange] = field(default_factory=list)   # 200s accepted as an RFC-allowed whole video
