@@ -95,7 +95,7 @@ def whole_video(video: VideoRef) -> WholeVideo:
 def _describe(exchange: Exchange, video: VideoRef) -> str:
     what = {200: f"200, the whole video ({video.size} bytes)" if whole_video(video).matches(exchange) else None,
             206: f"206 {exchange.header('Content-Range')}"}.get(exchange.status) or exchange_line(exchange).split(" -> ")[1]
-    return f"{exchange.method} [Range: {exchange.request_headers.get('Range')}] -> {what}"
+    return f"{exchange.method} {video.name} [Range: {exchange.request_headers.get('Range')}] -> {what}"
 
 
 def probe(viewer, video: VideoRef) -> RangeEvidence:
