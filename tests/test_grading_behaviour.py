@@ -230,3 +230,25 @@ def test_skip_if_never_served_skips_only_a_target_that_serves_no_range():
     ranges, scenario = judge_for((), RangeHabit.IGNORES)
     assert ranges.skip_if_never_served("the browser never jumped") is True
     assert "the browser never jumped" in scenario.skipped
+
+
+def test_the_run_probes_once_as_a_plain_viewer_and_again_while_unclear(monkeypatch):
+    from types import SimpleNamespace
+
+    from infra.suite import range_support
+    from infra.suite.world import World
+
+    habits = [RangeHabit.UNCLEAR, RangeHabit.IGNORES, RangeHabit.SERVES]
+    asked = []
+
+    def probe(viewer, video):
+        asked.append((viewer.token_override, viewer.client, video))
+        return RangeEvidence(habits.pop(0), (), False)
+
+    monkeypatch.setattr(range_support, "probe", probe)
+    world = SimpleNamespace(range_evidence=None, target="target", library={"the small video": "small"})
+    scenario_viewer = SimpleNamespace(client="client", token_override="a forged token")
+    assert World.ranges_of(world, scenario_viewer).habit is RangeHabit.UNCLEAR
+    assert World.ranges_of(world, scenario_viewer).habit is RangeHabit.IGNORES
+    assert World.ranges_of(world, scenario_viewer).habit is RangeHabit.IGNORES   # decided: kept for the run
+    assert asked == [(None, "client", "small")] * 2
