@@ -34,6 +34,7 @@ from infra.suite.targets import load_credentials, make_target
 from infra.suite.targets import declarative
 from infra.suite.targets.registry import SHIPPED, urls_of
 from infra.suite.grading import UNIMPLEMENTED_PREFIX, Judge, ScenarioGrade, clauses_of, grade_of
+from infra.suite.range_support import RangeJudge
 from infra.suite.state import ScenarioState
 from infra.suite.viewer import Viewer
 from infra.suite.world import RunOptions, World
@@ -181,7 +182,9 @@ def before_scenario(context, scenario):
         reporting.attach_exchange(exchange)
         world.stalls.observe(exchange)
 
-    context.scene = ScenarioState(Viewer(Client(on_exchange=on_exchange), world.target), Judge(world.contract))
+    scene = context.scene = ScenarioState(Viewer(Client(on_exchange=on_exchange), world.target), Judge(world.contract))
+    scene.ranges = RangeJudge(scenario, scene.judge, lambda: world.ranges_of(scene.viewer), world.target.name,
+                              tuple(sorted(world.target.capabilities & {"ranges", "seeking"})))
     if "browser" in scenario.effective_tags:
         context.scene.player = world.browser.player()
 
@@ -193,12 +196,18 @@ def after_scenario(context, scenario):
     error = getattr(failed_step, "exception", None) or getattr(failed_step, "error_message", None)
     grade = grade_of(scenario.status.name, scenario.effective_tags, error, scene.judge.deviations if scene else [],
                      getattr(scenario, "skip_reason", "") or "")
-    detail = "\n".join(scene.judge.deviations) if scene and not error else str(error or getattr(scenario, "skip_reason", "") or "")
+    skip_reason = getattr(scenario, "skip_reason", "") or ""
+    if error or (scenario.status.name == "skipped" and skip_reason):
+        detail = str(error or skip_reason)   # a step may skip a scenario it finds unimplemented, with the evidence
+    else:
+        detail = "\n".join(scene.judge.deviations) if scene else ""
     world.grades.add(ScenarioGrade(scenario.feature.name, scenario.name, grade, clauses_of(scenario.effective_tags),
                                    detail[:4000], f"{scenario.location}"))
     if scene is None:
         return
     reporting.label_grade(grade.value, scene.judge.deviations)
+    if scenario.status.name == "skipped" and skip_reason.startswith(UNIMPLEMENTED_PREFIX):
+        reporting.attach_text("unimplemented: the evidence", skip_reason)
     if scenario.status.name in ("failed", "error"):
         # the log of the system under test (when the ecosystem runs it) and of the swarm; never another backend's
         for name in (*world.target.services, "seeder", "tracker"):

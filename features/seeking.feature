@@ -2,6 +2,9 @@
 Feature: Seeking inside a video
   A player seeks by asking for byte ranges. Every answer is 206 with the exact
   Content-Range, a Content-Length equal to the body, and the file's own bytes.
+  That is stricter than RFC 9110, which lets a server ignore a range and send the
+  whole video (200): such an answer is graded non-strict, and unimplemented on a
+  target that serves no range at all; wrong bytes or a wrong Content-Range fail.
   In the tables, "size" is the file size, "last" the last byte and "piece" the
   torrent's piece length.
 

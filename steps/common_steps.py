@@ -15,7 +15,14 @@ def step_swarm_seeding(context):
 
 @then("the response status is {status:d}")
 def step_status(context, status):
-    assert_that(context.scene.viewer.last, has_status(status))
+    scene, exchange = context.scene, context.scene.viewer.last
+    if status == 206 and exchange.status == 200 and scene.expected_span and "Range" in exchange.request_headers:
+        # RFC 9110 §14.2 allows the whole video instead; a current If-Range SHOULD get the range (§13.1.5)
+        scene.ranges.answer(exchange, scene.require_video(), scene.expected_span, required_by=(
+            "RFC 9110 §13.1.5: a current If-Range validator SHOULD get the range"
+            if "If-Range" in exchange.request_headers else None))
+        return
+    assert_that(exchange, has_status(status))
 
 
 @then("the response status is one of {statuses:Statuses}")
@@ -30,7 +37,8 @@ def step_content_type(context, content_type):
 
 @then("the response advertises byte ranges")
 def step_accept_ranges(context):
-    assert_that(context.scene.viewer.last, has_header("Accept-Ranges", "bytes"))
+    context.scene.judge.stricter(context.scene.viewer.last, has_header("Accept-Ranges", "bytes"),
+                                 "§14.3: a server MAY send Accept-Ranges, and §14.2 need not support ranges at all")
 
 
 @then("the Content-Length is the size of {video:Video}")
@@ -41,6 +49,8 @@ def step_content_length(context, video):
 
 @then('the Content-Range is "{template}"')
 def step_content_range(context, template):
+    if context.scene.ranges.was_ignored(context.scene.viewer.last):
+        return   # a 200 with the whole video (graded non-strict by the status step) has no Content-Range
     expected = library.expand(template, context.scene.video.positions())
     assert_that(context.scene.viewer.last, has_content_range(expected))
 
@@ -56,6 +66,8 @@ def step_body_is_video(context, video):
 def step_body_is_those_bytes(context, video):
     ref = context.world.library[video]
     exchange = context.scene.viewer.last
+    if context.scene.ranges.was_ignored(exchange):
+        return   # the status step compared the whole video, byte for byte
     start, end = context.scene.expected_span
     assert_that(exchange, content_length_matches_body())
     assert_that(exchange, body_equals(ref.read(start, end), ref.name, offset=start))
@@ -82,9 +94,7 @@ def step_within_stream_timeout(context):
 def step_still_serves(context, video):
     ref = context.world.library[video]
     exchange = context.scene.viewer.play(ref, "bytes=0-1023")
-    assert_that(exchange, has_status(206))
-    assert_that(exchange, has_content_range(f"bytes 0-1023/{ref.size}"))
-    assert_that(exchange, body_equals(ref.read(0, 1023), ref.name))
+    context.scene.ranges.answer(exchange, ref, (0, 1023), "still serves normally", essential=False)
 
 
 @then("the viewer can play {video:Video} from the start")

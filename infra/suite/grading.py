@@ -6,7 +6,10 @@ Every scenario result is one of:
 * **non-strict** — RFC 9110 allows what the server did, swarmspec's contract wants more;
 * **failed** — an RFC MUST or SHOULD is broken, or the viewer got wrong bytes, a 5xx, a hang;
 * **unimplemented** — the target lacks a capability the scenario needs (neither a pass
-  nor a failure: the scenario is skipped with a reason that starts with "unimplemented");
+  nor a failure: the scenario is skipped with a reason that starts with "unimplemented"):
+  either it does not claim it (``@needs.<capability>``, decided before the scenario) or a
+  step saw it missing and skipped the scenario with the evidence (a target that serves no
+  byte range at all: `infra.suite.range_support`);
 * **informational** — the scenario measures figures (tag ``@informational``) and checks
   only what every server must do.
 

@@ -46,6 +46,7 @@ class ScenarioState:
     swarm: Any = None                                  # infra.suite.peers.ScenarioSwarm: the scenario's own peers
     conditions: Any = None                             # infra.ecosystem.conditions.NetworkConditions in force
     fault_at: float | None = None                      # monotonic time a fault was injected mid-stream
+    ranges: Any = None                                 # infra.suite.range_support.RangeJudge of this scenario
 
     def require_video(self) -> VideoRef:
         if self.video is None:

@@ -12,8 +12,10 @@ from infra.suite.browser.session import BrowserSession
 from infra.suite.figures import StallWatch
 from infra.suite.grading import Contract, GradeBook
 from infra.suite.library import Library
+from infra.suite import range_support
 from infra.suite.swarm_control import SwarmControl
 from infra.suite.targets import Target
+from infra.suite.viewer import Viewer
 from infra.ecosystem.waits import NotReady, Wait
 
 
@@ -63,6 +65,7 @@ class World:
     browser: BrowserSession = field(default_factory=BrowserSession)   # launched by the first @browser scenario
     stalls: StallWatch = field(default_factory=StallWatch)   # the longest body pause over every stream exchange
     grades: GradeBook = field(init=False)
+    range_evidence: range_support.RangeEvidence | None = None   # the run's range probe, made on first need
 
     def __post_init__(self) -> None:
         self.grades = GradeBook(self.target.name, self.contract, self.endpoints.provider)
@@ -75,6 +78,16 @@ class World:
     @property
     def results_dir(self) -> Path:
         return self.settings.reports_dir / "allure-results"
+
+    def ranges_of(self, viewer) -> range_support.RangeEvidence:
+        """What the target does with satisfiable ranges, probed on the small video once per run
+        (again while the answer is unclear). The probe asks as a plain viewer with the target's
+        own credentials, whatever token the scenario's viewer holds, through its client, so the
+        exchanges are recorded in the scenario that needed them."""
+        if self.range_evidence is None or self.range_evidence.habit is range_support.RangeHabit.UNCLEAR:
+            plain = Viewer(viewer.client, self.target)
+            self.range_evidence = range_support.probe(plain, self.library["the small video"])
+        return self.range_evidence
 
     def record_figure(self, scenario, name: str, value: float | None) -> None:
         """A measured figure: printed at the end of the run and attached to the report."""
