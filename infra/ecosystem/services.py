@@ -122,6 +122,9 @@ def _node_backend(name: str) -> Callable[[Layout], list[str]]:
 SERVICES += (
     ServiceSpec("webtorrent", "/health", ("tracker",), _node_backend("webtorrent"), "webtorrent", optional=True,
                 stream_ports="fixed"),
+    # WebTorrent 2.8, the engine Miauflix streams with: the same wrapper over another node_modules
+    ServiceSpec("webtorrent2", "/health", ("tracker",), _node_backend("webtorrent2"), "webtorrent2", optional=True,
+                stream_ports="fixed"),
     ServiceSpec("peerflix", "/health", ("tracker",), _node_backend("peerflix"), "peerflix", optional=True,
                 stream_ports="per-torrent"),
 )

@@ -1,0 +1,99 @@
+"""The matrix split over jobs and joined again: `--shard i/n` picks a deterministic subset of
+the rows, and `merge` gathers the shards' run directories into one matrix directory, from
+which the matrix, the combined Allure report and the history record are built exactly as
+after an unsharded run (`infra/run-matrix.sh` does both). The jobs themselves are the CI's
+own job matrix (GitHub Actions `strategy.matrix`, GitLab `parallel`): no distribution layer
+of our own.
+
+python -m infra.suite.matrix_shards select --shard 2/3 reference range-server webtorrent   # prints row 2's share
+python -m infra.suite.matrix_shards gather --out reports/matrix SHARD_DIR...               # copies runs/<label>
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+
+class ShardError(ValueError):
+    """A shard spelled wrongly, or shards that cannot be joined (a row in two of them)."""
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"2/3"`` -> (2, 3): the second of three shards, counted from 1 as CI job indexes are."""
+    index, slash, count = text.partition("/")
+    if not slash or not index.isdigit() or not count.isdigit():
+        raise ShardError(f"--shard {text!r}: expected i/n, e.g. 1/2")
+    i, n = int(index), int(count)
+    if not 1 <= i <= n:
+        raise ShardError(f"--shard {text!r}: i must be between 1 and n")
+    return i, n
+
+
+def select(rows: list[str], shard: str) -> list[str]:
+    """The rows shard i of n runs: every n-th row, starting with the i-th, in the order given.
+
+    Round robin over the listed order (not a hash) so a shard's share can be read off the
+    list, every row lands in exactly one shard, and adding a row moves as few as possible;
+    the listed order puts our own quick servers first, so the long third-party rows spread."""
+    i, n = parse_shard(shard)
+    if len(set(rows)) != len(rows):
+        raise ShardError(f"a row is listed twice: {rows}")
+    return [row for k, row in enumerate(rows) if k % n == i - 1]
+
+
+def gather(out: Path, shard_dirs: list[Path]) -> list[str]:
+    """Copy each shard's `runs/<label>` under `out/runs/`; the labels gathered, in order.
+
+    A label found in two shards is an error (the shards overlapped, or one directory was
+    given twice): joining them would silently keep one of two judgements."""
+    runs = out / "runs"
+    origin: dict[str, Path] = {}
+    for shard in shard_dirs:
+        shard_runs = shard / "runs"
+        if not shard_runs.is_dir():
+            raise ShardError(f"{shard}: no runs/ directory (expected the --out directory of a "
+                             "`run-matrix.sh --shard i/n` job)")
+        if shard_runs.resolve() == runs.resolve():
+            raise ShardError(f"{shard}: is the merge's own output directory; merge into another one")
+        for row in sorted(p for p in shard_runs.iterdir() if p.is_dir()):
+            if row.name in origin:
+                raise ShardError(f"row {row.name} is in two shards: {origin[row.name]} and {shard}")
+            origin[row.name] = shard
+    if not origin:
+        raise ShardError(f"no rows in {', '.join(map(str, shard_dirs))}")
+    runs.mkdir(parents=True, exist_ok=True)
+    for label, shard in origin.items():
+        target = runs / label
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(shard / "runs" / label, target, symlinks=True)
+    return list(origin)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    pick = sub.add_parser("select", help="print the rows of one shard, one a line")
+    pick.add_argument("--shard", required=True, help="i/n")
+    pick.add_argument("rows", nargs="+")
+    join = sub.add_parser("gather", help="copy the shards' runs/<label> into OUT/runs")
+    join.add_argument("--out", type=Path, required=True)
+    join.add_argument("shards", type=Path, nargs="+")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "select":
+            print("\n".join(select(args.rows, args.shard)))
+        else:
+            labels = gather(args.out, args.shards)
+            print(f"[matrix] merged {len(labels)} rows from {len(args.shards)} shards: {' '.join(labels)}")
+    except ShardError as exc:
+        print(f"[matrix] {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
