@@ -30,11 +30,13 @@ def lines(data: dict) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    path = Path(argv[0]) if argv else Path("reports/grades.json")
-    if not path.exists():
-        print(f"[grades] no {path}: the run did not get to grading")
-        return 0
-    print("\n".join(lines(json.loads(path.read_text()))))
+    """Always 0: a missing summary is said, and the run's own status is the verdict."""
+    path = Path(argv[0] if argv else "reports/grades.json")
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        text = ""
+    print("\n".join(lines(json.loads(text))) if text else f"[grades] no {path}: the run did not get to grading")
     return 0
 
 

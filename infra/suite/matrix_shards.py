@@ -79,19 +79,16 @@ def main(argv: list[str] | None = None) -> int:
     pick = sub.add_parser("select", help="print the rows of one shard, one a line")
     pick.add_argument("--shard", required=True, help="i/n")
     pick.add_argument("rows", nargs="+")
+    pick.set_defaults(run=lambda a: "\n".join(select(a.rows, a.shard)))
     join = sub.add_parser("gather", help="copy the shards' runs/<label> into OUT/runs")
     join.add_argument("--out", type=Path, required=True)
     join.add_argument("shards", type=Path, nargs="+")
+    join.set_defaults(run=lambda a: "[matrix] merged rows: " + " ".join(gather(a.out, a.shards)))
     args = parser.parse_args(argv)
     try:
-        if args.command == "select":
-            print("\n".join(select(args.rows, args.shard)))
-        else:
-            labels = gather(args.out, args.shards)
-            print(f"[matrix] merged {len(labels)} rows from {len(args.shards)} shards: {' '.join(labels)}")
+        print(args.run(args))
     except ShardError as exc:
-        print(f"[matrix] {exc}", file=sys.stderr)
-        return 2
+        parser.exit(2, f"[matrix] {exc}\n")
     return 0
 
 

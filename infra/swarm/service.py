@@ -55,19 +55,17 @@ def json_error(status: int, message: str, **extra) -> web.Response:
     return web.json_response({"error": message, **extra}, status=status)
 
 
-class BadSetting(ValueError):
-    """A PUT /settings body that is not {"uploadRateLimit": bytes_per_second >= 0}."""
-
-
-async def upload_rate_limit_of(request: web.Request) -> int:
-    """The limit a PUT /settings asks for; BadSetting (answer 400 with it) otherwise."""
+async def put_upload_rate_limit(request: web.Request, apply: Callable[[int], None]) -> web.Response:
+    """PUT /settings {"uploadRateLimit": bytes_per_second >= 0}: `apply` it and answer it,
+    or answer 400 saying what was expected."""
     try:
         limit = int((await request.json())["uploadRateLimit"])
         if limit < 0:
             raise ValueError("must be >= 0")
     except (ValueError, KeyError, TypeError) as exc:
-        raise BadSetting(f"expected {{\"uploadRateLimit\": bytes_per_second >= 0}}: {exc}") from None
-    return limit
+        return json_error(400, f"expected {{\"uploadRateLimit\": bytes_per_second >= 0}}: {exc}")
+    apply(limit)
+    return web.json_response({"uploadRateLimit": limit})
 
 
 class Every:

@@ -51,12 +51,7 @@ def make_app(peer: LtPeer | Cutter) -> web.Application:
     async def put_settings(request: web.Request) -> web.Response:
         if not isinstance(peer, LtPeer):
             return service.json_error(409, "this peer has no upload rate limit")
-        try:
-            limit = await service.upload_rate_limit_of(request)
-        except service.BadSetting as exc:
-            return service.json_error(400, str(exc))
-        peer.set_upload_rate_limit(limit)
-        return web.json_response({"uploadRateLimit": limit})
+        return await service.put_upload_rate_limit(request, peer.set_upload_rate_limit)
 
     announce = service.Every(REANNOUNCE_SECONDS)
     http: list[aiohttp.ClientSession] = []      # a Cutter announces itself over HTTP

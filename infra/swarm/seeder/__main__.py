@@ -95,12 +95,7 @@ def make_app(swarm: Swarm) -> web.Application:
 
     @routes.put("/settings")
     async def put_settings(request: web.Request) -> web.Response:
-        try:
-            limit = await service.upload_rate_limit_of(request)
-        except service.BadSetting as exc:
-            return service.json_error(400, str(exc))
-        swarm.set_upload_rate_limit(limit)
-        return web.json_response({"uploadRateLimit": limit})
+        return await service.put_upload_rate_limit(request, swarm.set_upload_rate_limit)
 
     announce = service.Every(REANNOUNCE_SECONDS)
 
