@@ -66,14 +66,18 @@ if [ "$ecosystem" = docker ]; then
   default_targets="reference range-server webtorrent miauflix"   # peerflix opens a port per torrent: local only
 fi
 targets=${SWARMSPEC_MATRIX_TARGETS:-$default_targets}
+suffix=""; [ "$ecosystem" = local ] || suffix="@$ecosystem"
 if [ -n "$shard" ]; then
   # shellcheck disable=SC2086
-  targets=$(.venv/bin/python -m infra.suite.matrix_shards select --shard "$shard" $targets)
+  targets=$(.venv/bin/python -m infra.suite.matrix_shards select --shard "$shard" --record "$out/shard.json" \
+            --suffix "$suffix" $targets)
   echo "=== matrix shard $shard: $(echo $targets)"
-  [ -n "$targets" ] || { echo "[matrix] shard $shard has no rows (more shards than rows): nothing to run"; exit 0; }
+  if [ -z "$targets" ]; then
+    mkdir -p "$out/runs"      # an empty share, still a shard merge can count
+    echo "[matrix] shard $shard has no rows (more shards than rows): nothing to run"; exit 0
+  fi
 fi
 runs=$out/runs
-suffix=""; [ "$ecosystem" = local ] || suffix="@$ecosystem"
 for target in $targets; do
   label=$target$suffix
   dir=$runs/$label

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -172,3 +173,30 @@ def test_the_matrix_run_as_two_shards_and_merged_equals_the_unsharded_run(tmp_pa
     assert (tmp_path / "merged" / "allure-report" / "index.html").exists()
     assert len(matrix_history.load(tmp_path / "history")) == 2
     assert "reference" in (tmp_path / "history" / "index.html").read_text()
+
+
+def test_merge_refuses_a_missing_shard_a_foreign_one_or_a_shard_that_stopped_early(tmp_path):
+    rows = ["reference", "range-server", "webtorrent"]
+    dirs = []
+    for i in (1, 2):
+        shard = tmp_path / f"s{i}"
+        for label in matrix_shards.record(shard / "shard.json", rows, f"{i}/2"):
+            _row(shard / "runs", label, _grades(label), 1.0)
+        dirs.append(shard)
+    with pytest.raises(ShardError, match=r"missing \[2\]"):
+        matrix_shards.gather(tmp_path / "out", dirs[:1])
+    other = tmp_path / "other"
+    matrix_shards.record(other / "shard.json", rows + ["peerflix"], "2/2")
+    (other / "runs").mkdir()
+    with pytest.raises(ShardError, match="different matrices"):
+        matrix_shards.gather(tmp_path / "out", [dirs[0], other])
+    shutil.rmtree(dirs[0] / "runs" / "webtorrent")
+    with pytest.raises(ShardError, match=r"not in its runs/: \['webtorrent'\]"):
+        matrix_shards.gather(tmp_path / "out", dirs)
+
+
+def test_shards_record_their_labels_with_the_providers_suffix(tmp_path):
+    chosen = matrix_shards.record(tmp_path / "shard.json", ["reference", "webtorrent"], "1/2", "@docker")
+    assert chosen == ["reference"]
+    assert json.loads((tmp_path / "shard.json").read_text()) == {
+        "shard": "1/2", "rows": ["reference@docker", "webtorrent@docker"], "selected": ["reference@docker"]}

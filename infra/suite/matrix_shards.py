@@ -12,6 +12,7 @@ python -m infra.suite.matrix_shards gather --out reports/matrix SHARD_DIR...    
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -44,11 +45,46 @@ def select(rows: list[str], shard: str) -> list[str]:
     return [row for k, row in enumerate(rows) if k % n == i - 1]
 
 
+def record(path: Path, rows: list[str], shard: str, suffix: str = "") -> list[str]:
+    """Select shard's rows and note in `path` (the shard's shard.json) what it was one of, so
+    that merge can tell a missing shard from a finished matrix; the rows selected."""
+    chosen = select(rows, shard)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"shard": shard, "rows": [r + suffix for r in rows],
+                                "selected": [r + suffix for r in chosen]}))
+    return chosen
+
+
+def check_complete(shard_dirs: list[Path]) -> set[str]:
+    """Shards that say what they were part of (shard.json) must make up the whole: the same
+    rows and count, every index once. The rows they say they ran; none are expected from
+    directories without one (a job per target)."""
+    notes = {shard: json.loads((shard / "shard.json").read_text())
+             for shard in shard_dirs if (shard / "shard.json").exists()}
+    if not notes:
+        return set()
+    if len(notes) != len(shard_dirs):
+        raise ShardError("some directories are shards (shard.json) and some are not: "
+                         + ", ".join(str(s) for s in shard_dirs if s not in notes))
+    rows = {tuple(note["rows"]) for note in notes.values()}
+    counts = {parse_shard(note["shard"])[1] for note in notes.values()}
+    if len(rows) != 1 or len(counts) != 1:
+        raise ShardError("the shards come from different matrices (other rows or another shard count): "
+                         + "; ".join(f"{s}: {n['shard']} of {' '.join(n['rows'])}" for s, n in notes.items()))
+    indexes = sorted(parse_shard(note["shard"])[0] for note in notes.values())
+    wanted = list(range(1, counts.pop() + 1))
+    if indexes != wanted:
+        missing = sorted(set(wanted) - set(indexes))
+        raise ShardError(f"shards {indexes} given, {wanted} needed: missing {missing}, or one given twice")
+    return {label for note in notes.values() for label in note["selected"]}
+
+
 def gather(out: Path, shard_dirs: list[Path]) -> list[str]:
     """Copy each shard's `runs/<label>` under `out/runs/`; the labels gathered, in order.
 
     A label found in two shards is an error (the shards overlapped, or one directory was
     given twice): joining them would silently keep one of two judgements."""
+    expected = check_complete(shard_dirs)
     runs = out / "runs"
     origin: dict[str, Path] = {}
     for shard in shard_dirs:
@@ -64,6 +100,9 @@ def gather(out: Path, shard_dirs: list[Path]) -> list[str]:
             origin[row.name] = shard
     if not origin:
         raise ShardError(f"no rows in {', '.join(map(str, shard_dirs))}")
+    if expected - set(origin):
+        raise ShardError(f"rows a shard was to run are not in its runs/: {sorted(expected - set(origin))} "
+                         "(the job stopped before them?)")
     runs.mkdir(parents=True, exist_ok=True)
     for label, shard in origin.items():
         target = runs / label
@@ -78,8 +117,11 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     pick = sub.add_parser("select", help="print the rows of one shard, one a line")
     pick.add_argument("--shard", required=True, help="i/n")
+    pick.add_argument("--record", type=Path, help="note the shard in this shard.json (for merge)")
+    pick.add_argument("--suffix", default="", help="what the rows' labels add to a target (@docker)")
     pick.add_argument("rows", nargs="+")
-    pick.set_defaults(run=lambda a: "\n".join(select(a.rows, a.shard)))
+    pick.set_defaults(run=lambda a: "\n".join(record(a.record, a.rows, a.shard, a.suffix) if a.record
+                                              else select(a.rows, a.shard)))
     join = sub.add_parser("gather", help="copy the shards' runs/<label> into OUT/runs")
     join.add_argument("--out", type=Path, required=True)
     join.add_argument("shards", type=Path, nargs="+")
