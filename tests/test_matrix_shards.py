@@ -199,4 +199,47 @@ def test_shards_record_their_labels_with_the_providers_suffix(tmp_path):
     chosen = matrix_shards.record(tmp_path / "shard.json", ["reference", "webtorrent"], "1/2", "@docker")
     assert chosen == ["reference"]
     assert json.loads((tmp_path / "shard.json").read_text()) == {
-        "shard": "1/2", "rows": ["reference@docker", "webtorrent@docker"], "selected": ["reference@docker"]}
+        "shard": "1/2", "rows": ["reference@docker", "webtorrent@docker"], "weights": {},
+        "selected": ["reference@docker"]}
+
+
+#: wall times of the full matrix's rows (README's matrix): the long ones are rows 1, 3 and 5
+WALLS = {"reference": 135.0, "range-server": 21.0, "webtorrent": 109.0, "webtorrent2": 110.0, "peerflix": 146.0}
+
+
+def test_weights_split_the_rows_so_the_jobs_end_together():
+    def loads(split):
+        return [sum(WALLS[row] for row in share) for share in split]
+
+    for n in range(1, 7):
+        split = [matrix_shards.select(LABELS, f"{i}/{n}", WALLS) for i in range(1, n + 1)]
+        assert sorted(sum(split, [])) == sorted(LABELS), n
+    round_robin = [matrix_shards.select(LABELS, f"{i}/2") for i in (1, 2)]
+    balanced = [matrix_shards.select(LABELS, f"{i}/2", WALLS) for i in (1, 2)]
+    assert loads(round_robin) == [390.0, 131.0]
+    assert balanced == [["webtorrent", "peerflix"], ["reference", "range-server", "webtorrent2"]]
+    assert loads(balanced) == [255.0, 266.0]
+    assert matrix_shards.select(LABELS + ["new"], "2/2", WALLS) == ["reference", "webtorrent2", "new"], \
+        "a row without a wall time counts as an average one (104 s)"
+
+
+def test_weights_come_from_the_newest_record_of_each_row_and_shards_split_alike(tmp_path):
+    out = tmp_path / "matrix"
+    for label in LABELS:
+        _row(out / "runs", label, _grades(label), WALLS[label])
+    _build(out)
+    history = tmp_path / "history"
+    matrix_history.record(out, history, now=datetime(2026, 12, 1, tzinfo=timezone.utc))
+    assert matrix_shards.weights_from(history) == {label: WALLS[label] for label in LABELS}
+    dirs = []
+    for i in (1, 2):
+        shard = tmp_path / f"s{i}"
+        for label in matrix_shards.record(shard / "shard.json", LABELS, f"{i}/2", history=history):
+            _row(shard / "runs", label, _grades(label), 1.0)
+        dirs.append(shard)
+    assert sorted(matrix_shards.gather(tmp_path / "merged", dirs)) == sorted(LABELS)
+    unweighted = tmp_path / "s2-unweighted"
+    matrix_shards.record(unweighted / "shard.json", LABELS, "2/2")
+    (unweighted / "runs").mkdir()
+    with pytest.raises(ShardError, match="different matrices"):
+        matrix_shards.gather(tmp_path / "merged2", [dirs[0], unweighted])

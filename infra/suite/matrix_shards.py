@@ -17,6 +17,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from infra.suite import matrix_history
+
 
 class ShardError(ValueError):
     """A shard spelled wrongly, or shards that cannot be joined (a row in two of them)."""
@@ -33,26 +35,47 @@ def parse_shard(text: str) -> tuple[int, int]:
     return i, n
 
 
-def select(rows: list[str], shard: str) -> list[str]:
-    """The rows shard i of n runs: every n-th row, starting with the i-th, in the order given.
+def select(rows: list[str], shard: str, weights: dict[str, float] | None = None) -> list[str]:
+    """The rows shard i of n runs, in the order given.
 
-    Round robin over the listed order (not a hash) so a shard's share can be read off the
-    list, every row lands in exactly one shard, and adding a row moves as few as possible;
-    the listed order puts our own quick servers first, so the long third-party rows spread."""
+    Without weights, round robin: every n-th row, starting with the i-th (a shard's share
+    can be read off the list). With weights (each row's wall time in the last matrix, see
+    `weights_from`), the longest row first onto the shard with the least so far, so the
+    jobs end together. Either way a pure function of its arguments: every job computes the
+    same split, and each row lands in exactly one shard."""
     i, n = parse_shard(shard)
     if len(set(rows)) != len(rows):
         raise ShardError(f"a row is listed twice: {rows}")
-    return [row for k, row in enumerate(rows) if k % n == i - 1]
+    if not weights:
+        return [row for k, row in enumerate(rows) if k % n == i - 1]
+    known = [weights[row] for row in rows if row in weights]
+    guess = sum(known) / len(known) if known else 1.0          # a new row: as long as the average
+    loads, shares = [0.0] * n, [[] for _ in range(n)]
+    for k in sorted(range(len(rows)), key=lambda k: (-weights.get(rows[k], guess), k)):
+        lightest = min(range(n), key=lambda j: (loads[j], j))
+        shares[lightest].append(k)
+        loads[lightest] += weights.get(rows[k], guess)
+    return [rows[k] for k in sorted(shares[i - 1])]
 
 
-def record(path: Path, rows: list[str], shard: str, suffix: str = "") -> list[str]:
-    """Select shard's rows and note in `path` (the shard's shard.json) what it was one of, so
-    that merge can tell a missing shard from a finished matrix; the rows selected."""
-    chosen = select(rows, shard)
+def weights_from(history: Path) -> dict[str, float]:
+    """Each row label's wall time in the newest history record that ran it."""
+    weights: dict[str, float] = {}
+    for rec in matrix_history.load(history) if history.is_dir() else []:
+        weights.update({row["label"]: row["wall_seconds"] for row in rec["targets"] if row.get("wall_seconds")})
+    return weights
+
+
+def record(path: Path, rows: list[str], shard: str, suffix: str = "", history: Path | None = None) -> list[str]:
+    """Select shard's rows (balanced by `history`'s wall times when given) and note in `path`
+    (the shard's shard.json) what it was one of and how it was split, so that merge can tell
+    a missing or differently split shard from a finished matrix; the rows selected."""
+    labels = [row + suffix for row in rows]
+    weights = {label: w for label, w in weights_from(history).items() if label in labels} if history else {}
+    chosen = select(labels, shard, weights)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"shard": shard, "rows": [r + suffix for r in rows],
-                                "selected": [r + suffix for r in chosen]}))
-    return chosen
+    path.write_text(json.dumps({"shard": shard, "rows": labels, "weights": weights, "selected": chosen}))
+    return [row for row in rows if row + suffix in chosen]
 
 
 def check_complete(shard_dirs: list[Path]) -> set[str]:
@@ -66,7 +89,7 @@ def check_complete(shard_dirs: list[Path]) -> set[str]:
     if len(notes) != len(shard_dirs):
         raise ShardError("some directories are shards (shard.json) and some are not: "
                          + ", ".join(str(s) for s in shard_dirs if s not in notes))
-    rows = {tuple(note["rows"]) for note in notes.values()}
+    rows = {(tuple(note["rows"]), json.dumps(note.get("weights", {}), sort_keys=True)) for note in notes.values()}
     counts = {parse_shard(note["shard"])[1] for note in notes.values()}
     if len(rows) != 1 or len(counts) != 1:
         raise ShardError("the shards come from different matrices (other rows or another shard count): "
@@ -76,7 +99,11 @@ def check_complete(shard_dirs: list[Path]) -> set[str]:
     if indexes != wanted:
         missing = sorted(set(wanted) - set(indexes))
         raise ShardError(f"shards {indexes} given, {wanted} needed: missing {missing}, or one given twice")
-    return {label for note in notes.values() for label in note["selected"]}
+    selected = {label for note in notes.values() for label in note["selected"]}
+    unassigned = set(next(iter(rows))[0]) - selected
+    if unassigned:
+        raise ShardError(f"rows no shard was given: {sorted(unassigned)}")
+    return selected
 
 
 def gather(out: Path, shard_dirs: list[Path]) -> list[str]:
@@ -119,9 +146,10 @@ def main(argv: list[str] | None = None) -> int:
     pick.add_argument("--shard", required=True, help="i/n")
     pick.add_argument("--record", type=Path, help="note the shard in this shard.json (for merge)")
     pick.add_argument("--suffix", default="", help="what the rows' labels add to a target (@docker)")
+    pick.add_argument("--balance-from", type=Path, help="a history directory: split by its wall times")
     pick.add_argument("rows", nargs="+")
-    pick.set_defaults(run=lambda a: "\n".join(record(a.record, a.rows, a.shard, a.suffix) if a.record
-                                              else select(a.rows, a.shard)))
+    pick.set_defaults(run=lambda a: "\n".join(record(a.record, a.rows, a.shard, a.suffix, a.balance_from)
+                                              if a.record else select(a.rows, a.shard)))
     join = sub.add_parser("gather", help="copy the shards' runs/<label> into OUT/runs")
     join.add_argument("--out", type=Path, required=True)
     join.add_argument("shards", type=Path, nargs="+")
