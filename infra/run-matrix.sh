@@ -20,14 +20,16 @@
 #   bash infra/run-matrix.sh --shard 1/2 --out reports/matrix-1    rows 1, 3, 5... of the list above
 #   bash infra/run-matrix.sh --shard 2/2 --out reports/matrix-2    rows 2, 4, ...
 #   bash infra/run-matrix.sh merge reports/matrix-1 reports/matrix-2   one matrix + one Allure report in reports/matrix
+#   --balance-from reports/matrix/history   split by each row's wall time in the last matrix instead (every
+#                                           job must see the same history: merge refuses shards split apart)
 # A shard builds only its own rows' matrix (and fails, like the whole, if our own servers slip);
 # merge (or an unsharded run) builds the full matrix, one Allure report of every row
 # (reports/matrix/allure-report) and a history record with the versions judged
 # (reports/matrix/history/, page: history/index.html). --history DIR keeps it elsewhere.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ecosystem=local readme="" shard="" out=reports/matrix history=""
-usage="usage: $0 [--ecosystem local|docker] [--shard i/n] [--out DIR] [--history DIR] [--readme] [-- behave args]
+ecosystem=local readme="" shard="" out=reports/matrix history="" balance=()
+usage="usage: $0 [--ecosystem local|docker] [--shard i/n [--balance-from HISTORY_DIR]] [--out DIR] [--history DIR] [--readme] [-- behave args]
        $0 merge [--out DIR] [--history DIR] [--readme] SHARD_DIR..."
 if [ "${1:-}" = merge ]; then
   shift
@@ -50,6 +52,7 @@ while [ $# -gt 0 ]; do
   case $1 in
     --ecosystem) ecosystem=$2; shift 2 ;;
     --shard) shard=$2; shift 2 ;;
+    --balance-from) balance=(--balance-from "$2"); shift 2 ;;
     --out) out=$2; shift 2 ;;
     --history) history=$2; shift 2 ;;
     --readme) readme="--readme README.md"; shift ;;
@@ -70,7 +73,7 @@ suffix=""; [ "$ecosystem" = local ] || suffix="@$ecosystem"
 if [ -n "$shard" ]; then
   # shellcheck disable=SC2086
   targets=$(.venv/bin/python -m infra.suite.matrix_shards select --shard "$shard" --record "$out/shard.json" \
-            --suffix "$suffix" $targets)
+            --suffix "$suffix" "${balance[@]}" $targets)
   echo "=== matrix shard $shard: $(echo $targets)"
   if [ -z "$targets" ]; then
     mkdir -p "$out/runs"      # an empty share, still a shard merge can count
