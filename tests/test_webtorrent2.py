@@ -37,10 +37,12 @@ def test_its_lockfile_pins_webtorrent_2_8_with_the_stubs_and_the_uint8_util_it_r
 
 def test_its_image_copies_the_shared_wrapper_and_its_own_packages_only():
     rel = {p.relative_to(PROJECT_ROOT).as_posix() for p in images.copy_sources(images.dockerfile("webtorrent2"))}
-    assert {"infra/backends/webtorrent2/server.js", "infra/backends/webtorrent/engine.js",
+    assert {"infra/backends/webtorrent2/server.js", "infra/backends/webtorrent/engine.mjs",
             "infra/backends/node_control/control.cjs"} <= rel
     assert "infra/backends/webtorrent2/node_modules/webtorrent/package.json" in rel
     assert not any(r.startswith("infra/backends/webtorrent/node_modules") for r in rel), "not WebTorrent 3's packages"
+    assert "infra/backends/webtorrent/package.json" not in rel, (
+        "the shared engine is engine.mjs: an ES module by its name, with no package.json beside it in the image")
     assert "infra/backends/node_control/control.cjs" in {
         p.relative_to(PROJECT_ROOT).as_posix() for p in images.copy_sources(images.dockerfile("webtorrent"))}
 
