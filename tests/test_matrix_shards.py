@@ -243,3 +243,16 @@ def test_weights_come_from_the_newest_record_of_each_row_and_shards_split_alike(
     (unweighted / "runs").mkdir()
     with pytest.raises(ShardError, match="different matrices"):
         matrix_shards.gather(tmp_path / "merged2", [dirs[0], unweighted])
+
+
+def test_a_row_that_ended_before_grading_is_in_the_matrix_and_fails_a_required_target(tmp_path):
+    runs = tmp_path / "runs"
+    for label in ("reference", "webtorrent2@docker"):
+        (runs / label).mkdir(parents=True)
+        (runs / label / "run.json").write_text(json.dumps({"target": label.split("@")[0], "version": "x",
+                                                           "wall_seconds": 3.0, "exit_status": 1}))
+    loaded = matrix.load_runs(runs)
+    assert [(r.label, r.broken) for r in loaded] == [("reference", True), ("webtorrent2@docker", True)]
+    assert "not graded: the run ended (exit 1) before grading" in matrix.to_markdown(loaded, detail_rows=False)
+    assert matrix.violations(loaded, {"reference"}) == [
+        "reference: not graded: the run ended (exit 1) before grading; runs/reference/console.log says why"]

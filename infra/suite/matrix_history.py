@@ -103,7 +103,8 @@ def _cell(row: dict | None) -> str:
     if row is None:
         return "<td>–</td>"
     if row.get("skipped"):
-        return f"<td title='{html.escape(row['skipped'])}'>skipped</td>"
+        word = "not graded" if row.get("broken") else "skipped"
+        return f"<td title='{html.escape(row['skipped'])}'>{word}</td>"
     counts = row.get("counts", {})
     worst = next((g for g in ("failed", "non-strict", "unimplemented", "strict") if counts.get(g)), "not run")
     text = " / ".join(str(counts.get(g, 0)) for g in SHOWN)
