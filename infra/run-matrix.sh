@@ -66,7 +66,7 @@ if [ "$ecosystem" = docker ]; then
   rc=0
   infra/ecosystem/docker/engine-or-skip.sh "the docker matrix" || rc=$?
   if [ "$rc" = 3 ]; then exit 0; elif [ "$rc" != 0 ]; then exit "$rc"; fi
-  default_targets="reference range-server webtorrent miauflix"   # peerflix opens a port per torrent: local only
+  default_targets="reference range-server webtorrent webtorrent2 miauflix"   # peerflix opens a port per torrent: local only
 fi
 targets=${SWARMSPEC_MATRIX_TARGETS:-$default_targets}
 suffix=""; [ "$ecosystem" = local ] || suffix="@$ecosystem"
