@@ -16,7 +16,7 @@
 # Extra arguments after -- go to behave (e.g. -- features/seeking.feature). The matrix is
 # built from every run under reports/matrix/runs/: local and docker rows side by side.
 #
-# Sharded (rows run as separate CI jobs, the CI's own job matrix; see README "Sharding"):
+# Sharded (rows run as separate CI jobs, the CI's own job matrix; README "The matrix in shards, merged, and remembered"):
 #   bash infra/run-matrix.sh --shard 1/2 --out reports/matrix-1    rows 1, 3, 5... of the list above
 #   bash infra/run-matrix.sh --shard 2/2 --out reports/matrix-2    rows 2, 4, ...
 #   bash infra/run-matrix.sh merge reports/matrix-1 reports/matrix-2   one matrix + one Allure report in reports/matrix
