@@ -26,6 +26,7 @@ started=$(date +%s)
   "$@" || status=$?
 echo "[suite] behave finished with status $status in $(( $(date +%s) - started ))s"
 .venv/bin/python -m infra.suite.figures "$reports/figures.json" || true
+.venv/bin/python -m infra.suite.grade_summary "$reports/grades.json" || true
 
 # The report is generated even when scenarios failed: that is when it is needed most.
 ALLURE_NO_ANALYTICS=1 timeout 300 infra/report/node_modules/.bin/allure generate "$results" \

@@ -149,12 +149,18 @@ def _nothing_to_judge(context, why: str) -> None:
     context.scenario.skip(f"nothing to judge: {why}")
 
 
+def _misbehaved(context, peer: str, count: str, figure: str, never: str) -> None:
+    """Record how often the peer misbehaved (its status' `count`); not run if never (`never` says why)."""
+    status = _swarm(context).status(peer, context.scene.viewer.client)
+    context.world.record_figure(context.scenario, figure, status[count])
+    if status[count] < 1:
+        _nothing_to_judge(context, f"{never}: {status}")
+
+
 @then("the peer that tampers sent at least one tampered piece")
 def step_liar_lied(context):
-    status = _swarm(context).status("liar", context.scene.viewer.client)
-    context.world.record_figure(context.scenario, "tampered pieces sent", status["tamperedPiecesSent"])
-    if status["tamperedPiecesSent"] < 1:
-        _nothing_to_judge(context, f"the target never took a tampered piece from the peer that tampers: {status}")
+    _misbehaved(context, "liar", "tamperedPiecesSent", "tampered pieces sent",
+                "the target never took a tampered piece from the peer that tampers")
 
 
 @then("the backend took nothing from the peer that tampers in the last {seconds:g} seconds of the stream")
@@ -171,10 +177,8 @@ def step_liar_dropped(context, seconds):
 
 @then("the peer that hangs up cut a piece off at least once")
 def step_cutter_cut(context):
-    status = _swarm(context).status("cutter", context.scene.viewer.client)
-    context.world.record_figure(context.scenario, "pieces cut off mid-way", status["cuts"])
-    if status["cuts"] < 1:
-        _nothing_to_judge(context, f"the target never asked the peer that hangs up for a block: {status}")
+    _misbehaved(context, "cutter", "cuts", "pieces cut off mid-way",
+                "the target never asked the peer that hangs up for a block")
 
 
 # -- faults in the middle of a body -------------------------------------------------------

@@ -29,7 +29,7 @@ DOCKER_DIR = ROOT / "infra" / "ecosystem" / "docker"
 RUN_DIR = Path(os.environ.get("SWARMSPEC_RUN_DIR", ROOT / ".run"))
 RUNTIME_REF_FILE = RUN_DIR / "docker" / "runtime-image.txt"
 RUNTIME_LATEST = "swarmspec/runtime:latest"
-RUNTIME_PKGS = ("libtorrent", "aiohttp", "Werkzeug", "PyJWT", "tenacity")
+RUNTIME_PKGS = ("libtorrent", "aiohttp", "PyJWT", "tenacity")
 TEST_LABEL = {"org.swarmspec.test": "test_docker_images"}
 EXIT_NO_ENGINE = 3
 
@@ -94,7 +94,7 @@ def _run(client, image, command, **kw):
 PROBE = r"""
 import json, subprocess, sys
 from importlib.metadata import version
-import libtorrent, aiohttp, werkzeug, jwt, tenacity
+import libtorrent, aiohttp, jwt, tenacity
 ot = subprocess.run(["opentracker", "-h"], capture_output=True, text=True)
 print(json.dumps({
     "python": "{0}.{1}".format(*sys.version_info[:2]),

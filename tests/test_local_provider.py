@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import socket
 import stat
@@ -25,6 +24,7 @@ from infra.ecosystem import ports
 from infra.ecosystem import services as ecosystem
 from infra.config import Settings
 from infra.ecosystem.endpoints import Endpoints
+from infra.ecosystem import processes
 from infra.ecosystem.local import LocalProvider
 from tests.suite_calls import SuiteCalls
 
@@ -73,19 +73,11 @@ def manifest():
 
 
 def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+    return processes.alive(pid)
 
 
 def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+    return processes.alive(pgid, group=True)
 
 
 def processes_tagged(run_id: str) -> list[int]:

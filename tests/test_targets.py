@@ -299,7 +299,7 @@ def test_operations_not_declared_are_unimplemented(app, client, tmp_path):
 # -- the shipped targets and the registry -------------------------------------------------
 
 URLS = {"backend": "http://b", "range_server": "http://r", "webtorrent": "http://w", "peerflix": "http://p",
-        "miauflix": "http://m"}
+        "miauflix": "http://m", "webtorrent2": "http://w2"}
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))
@@ -323,7 +323,7 @@ def test_the_reference_target_declares_every_operation_of_the_former_class():
 
 
 def test_the_third_party_targets_play_any_magnet_but_have_no_sources():
-    for name in ("webtorrent", "peerflix"):
+    for name in ("webtorrent", "webtorrent2", "peerflix"):
         target = make_target(name, URLS, {})
         assert target.capabilities == {"playback", "seeking", "ranges", "concurrency", "performance", "fresh-torrents",
                                        "file-choice", "subtitle-files"}

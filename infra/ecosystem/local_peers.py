@@ -16,7 +16,7 @@ from pathlib import Path
 
 from infra.ecosystem import conditions as cond
 from infra.ecosystem import netns
-from infra.ecosystem.local import LocalLayout, LocalService, ServiceFailed, _die_with_parent
+from infra.ecosystem.local_service import LocalLayout, LocalService, ServiceFailed, _die_with_parent
 from infra.ecosystem.peers import CONTROL_PORT, PeerSpec, peer_command, peer_service_spec
 from infra.ecosystem.waits import WaitTimeout
 from infra.ecosystem.watchdog import Watchdog

@@ -8,11 +8,8 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
-from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Callable, Protocol
-
-if TYPE_CHECKING:
-    from infra.ecosystem.user_backend import UserBackend
+from pathlib import Path, PurePosixPath
+from typing import Callable, Protocol
 
 
 class Layout(Protocol):
@@ -34,6 +31,17 @@ class Layout(Protocol):
     def public_url(self, service: str) -> str: ...    # what its stream URLs must name ("": its own address)
 
 
+class UserService(Protocol):
+    """What the providers ask of the user's backend (`infra.ecosystem.user_backend.UserBackend`,
+    which builds its ServiceSpec from this module: named here by what it does, so this module
+    does not import it back)."""
+
+    image: str
+    command: tuple[str, ...]
+
+    def environment(self, layout: Layout, data_dir: Path | str) -> dict[str, str]: ...
+
+
 @dataclass(frozen=True)
 class ServiceSpec:
     name: str
@@ -47,7 +55,7 @@ class ServiceSpec:
     # Where it serves streams besides its URL: "" nowhere, "fixed" one more port for every
     # torrent, "per-torrent" a port per torrent chosen at random (none can be published ahead).
     stream_ports: str = ""
-    user: "UserBackend | None" = None               # the user's backend (-D backend_command/backend_image)
+    user: UserService | None = None                 # the user's backend (-D backend_command/backend_image)
 
     @property
     def host_health_path(self) -> str:
@@ -121,6 +129,9 @@ def _node_backend(name: str) -> Callable[[Layout], list[str]]:
 
 SERVICES += (
     ServiceSpec("webtorrent", "/health", ("tracker",), _node_backend("webtorrent"), "webtorrent", optional=True,
+                stream_ports="fixed"),
+    # WebTorrent 2.8, the engine Miauflix streams with: the same wrapper over another node_modules
+    ServiceSpec("webtorrent2", "/health", ("tracker",), _node_backend("webtorrent2"), "webtorrent2", optional=True,
                 stream_ports="fixed"),
     ServiceSpec("peerflix", "/health", ("tracker",), _node_backend("peerflix"), "peerflix", optional=True,
                 stream_ports="per-torrent"),

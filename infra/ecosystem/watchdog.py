@@ -34,7 +34,7 @@ import sys
 from pathlib import Path
 from typing import IO, Callable
 
-from infra.ecosystem import clock
+from infra.ecosystem import clock, processes
 
 DOCKER_SETTLE_S = 2.0      # a creation the engine was still finishing when the owner died
 
@@ -125,19 +125,9 @@ class WatchedRun:
 
 # -- the watchdog's side ------------------------------------------------------------------
 
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def stop_groups(groups: list[int], stop_timeout: float) -> None:
     """SIGTERM every group still there; SIGKILL what is left after the stop timeout."""
-    alive = [g for g in groups if _group_alive(g)]
+    alive = [g for g in groups if processes.alive(g, group=True)]
     for pgid in alive:
         try:
             os.killpg(pgid, signal.SIGTERM)
@@ -146,7 +136,7 @@ def stop_groups(groups: list[int], stop_timeout: float) -> None:
     deadline = clock.deadline(stop_timeout)
     while alive and not deadline.expired():
         clock.sleep(0.1)
-        alive = [g for g in alive if _group_alive(g)]
+        alive = [g for g in alive if processes.alive(g, group=True)]
     for pgid in alive:
         say(f"process group {pgid} outlived SIGTERM by {stop_timeout:g}s: SIGKILL")
         try:

@@ -44,6 +44,7 @@ class Run:
     wall_seconds: float | None
     exit_status: int | None
     skipped: str = ""               # why the row was not run (e.g. no checkout of the backend configured)
+    broken: bool = False            # it was run, but ended before grading (a required target's is a failure)
 
 
 def load_runs(runs_dir: Path) -> list[Run]:
@@ -56,10 +57,16 @@ def load_runs(runs_dir: Path) -> list[Run]:
                         data["scenarios"], meta.get("wall_seconds"), meta.get("exit_status")))
     graded = {run.label for run in runs}
     for meta_file in sorted(runs_dir.glob("*/run.json")):
-        meta = json.loads(meta_file.read_text())
-        if meta.get("skipped") and meta_file.parent.name not in graded:
-            runs.append(Run(meta_file.parent.name, meta.get("target", meta_file.parent.name), "–", "–", {}, [],
-                            None, None, skipped=meta["skipped"]))
+        meta, label = json.loads(meta_file.read_text()), meta_file.parent.name
+        if label in graded:
+            continue
+        if meta.get("skipped"):
+            runs.append(Run(label, meta.get("target", label), "–", "–", {}, [], None, None, skipped=meta["skipped"]))
+        elif "exit_status" in meta:     # run, but no grades: said in the matrix, not left out of it
+            runs.append(Run(label, meta.get("target", label), "–", "–", {}, [], meta.get("wall_seconds"),
+                            meta["exit_status"], broken=True,
+                            skipped=f"not graded: the run ended (exit {meta['exit_status']}) before grading; "
+                                    f"runs/{label}/console.log says why"))
     order = ["reference", "range-server"]
     runs.sort(key=lambda r: (order.index(r.target) if r.target in order else len(order), r.label))
     return runs
@@ -90,7 +97,8 @@ def cell(run: Run, feature: str, scenario: str) -> dict | None:
 def to_json(runs: list[Run]) -> dict:
     return {
         "targets": [{"label": r.label, "target": r.target, "contract": r.contract, "provider": r.provider,
-                     "counts": r.counts, "wall_seconds": r.wall_seconds, **({"skipped": r.skipped} if r.skipped else {})}
+                     "counts": r.counts, "wall_seconds": r.wall_seconds, **({"skipped": r.skipped} if r.skipped else {}),
+                     **({"broken": True} if r.broken else {})}
                     for r in runs],
         "scenarios": [{"feature": f, "scenario": s, "clauses": c,
                        "grades": {r.label: (cell(r, f, s) or {}).get("grade") for r in runs}}
@@ -206,6 +214,8 @@ def violations(runs: list[Run], required: set[str]) -> list[str]:
     for run in runs:
         if run.target not in required:
             continue
+        if run.broken:
+            out.append(f"{run.label}: {run.skipped}")
         for item in run.scenarios:
             if item["grade"] not in ACCEPTABLE_FOR_REQUIRED:
                 out.append(f"{run.label}: {item['scenario']} ({item['location']}) is {item['grade']}")

@@ -1,10 +1,12 @@
 """What every swarmspec HTTP service shares: argument parsing, logging, running an
-aiohttp app until SIGTERM/SIGINT, and a JSON error shape."""
+aiohttp app until SIGTERM/SIGINT, a JSON error shape, the upload-limit setting, and an app
+with a background loop (the seeder's and the extra peers' alert and announce loop)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -51,6 +53,68 @@ def setup_logging(name: str) -> logging.Logger:
 
 def json_error(status: int, message: str, **extra) -> web.Response:
     return web.json_response({"error": message, **extra}, status=status)
+
+
+async def put_upload_rate_limit(request: web.Request, apply: Callable[[int], None]) -> web.Response:
+    """PUT /settings {"uploadRateLimit": bytes_per_second >= 0}: `apply` it and answer it,
+    or answer 400 saying what was expected."""
+    try:
+        limit = int((await request.json())["uploadRateLimit"])
+        if limit < 0:
+            raise ValueError("must be >= 0")
+    except (ValueError, KeyError, TypeError) as exc:
+        return json_error(400, f"expected {{\"uploadRateLimit\": bytes_per_second >= 0}}: {exc}")
+    apply(limit)
+    return web.json_response({"uploadRateLimit": limit})
+
+
+class Every:
+    """Due at once, then again each `seconds` on the running loop's clock (re-announcing:
+    a tracker that restarts and forgets its peers knows them again within seconds)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.last: float | None = None
+
+    def due(self) -> bool:
+        now = asyncio.get_running_loop().time()
+        if self.last is not None and now - self.last < self.seconds:
+            return False
+        self.last = now
+        return True
+
+
+def looping_app(routes: web.RouteTableDef, tick: Callable[[], Awaitable[None]], log: logging.Logger, failure: str,
+                start: Callable[[], Awaitable[None]] | None = None, stop: Callable[[], Awaitable[None]] | None = None,
+                period: float = 0.05) -> web.Application:
+    """An app that, while it serves, awaits `tick` every `period` seconds: `start` before the
+    first, `stop` after the loop is cancelled. A failing tick is logged (`failure`) and the
+    loop goes on: a dead loop would pump no alerts and announce nothing, silently."""
+
+    async def background(app: web.Application):
+        if start is not None:
+            await start()
+
+        async def loop() -> None:
+            while True:
+                try:
+                    await tick()
+                except Exception:
+                    log.exception(failure)
+                await asyncio.sleep(period)
+
+        task = asyncio.create_task(loop())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        if stop is not None:
+            await stop()
+
+    app = web.Application()
+    app.add_routes(routes)
+    app.cleanup_ctx.append(background)
+    return app
 
 
 def run(app_factory: Callable[[], Awaitable[web.Application]], host: str, port: int, log: logging.Logger) -> None:

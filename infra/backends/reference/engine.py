@@ -12,13 +12,13 @@ import asyncio
 import contextlib
 import logging
 import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import AsyncIterator
 
 import libtorrent as lt
 
 from infra.backends.reference import memory
+from infra.backends.reference.active import ActiveTorrent, MainFile
 from infra.backends.reference.alerts import AlertPump
 from infra.backends.reference.cache import DEFAULT_CAPACITY, PieceCache
 from infra.backends.reference.reader import PieceReader, StreamTimeout
@@ -52,32 +52,6 @@ class InvalidMagnet(ValueError):
 
 class NoSuchFile(LookupError):
     """A viewer chose a file (`?file=`) the torrent does not have."""
-
-
-@dataclass(frozen=True)
-class MainFile:
-    index: int
-    path: str
-    offset: int     # byte offset of the file inside the torrent
-    size: int
-
-
-@dataclass
-class ActiveTorrent:
-    info_hash: str
-    handle: lt.torrent_handle
-    added: float
-    last_access: float
-    streams: int = 0
-    metadata: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
-    info: lt.torrent_info | None = None          # once the metadata is in
-    have: set[int] = field(default_factory=set)  # pieces that passed their hash check
-    priorities: dict[int, int] = field(default_factory=dict)   # what was asked of libtorrent, per piece
-    index_wanted: bool = False                   # the container's head and tail pieces were asked for
-
-    @property
-    def name(self) -> str:
-        return self.handle.status().name
 
 
 def parse_magnet(magnet: str) -> lt.add_torrent_params:

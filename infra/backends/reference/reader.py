@@ -25,7 +25,7 @@ from infra.backends.reference.patience import arrival
 from infra.backends.reference.readahead import LOWEST, URGENT, Window, ahead_priority
 
 if TYPE_CHECKING:
-    from infra.backends.reference.engine import ActiveTorrent, MainFile
+    from infra.backends.reference.active import ActiveTorrent, MainFile
 
 log = logging.getLogger("backend.reader")
 

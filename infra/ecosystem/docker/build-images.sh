@@ -22,7 +22,7 @@
 #
 # Env:
 #   SWARMSPEC_RUNTIME_PKGS   names taken from requirements.txt
-#                            (default: libtorrent aiohttp Werkzeug PyJWT tenacity)
+#                            (default: libtorrent aiohttp PyJWT tenacity)
 #   SWARMSPEC_BASE_IMAGE     force a base image (skips detection)
 #   SWARMSPEC_FORCE=1        rebuild the image (wheels stay cached)
 #   SWARMSPEC_BUILD_DEADLINE_S  default 1800
@@ -39,7 +39,7 @@ SLIM_BASE=debian:bookworm-slim
 PY_VERSION=3.11
 GLIBC_MINOR=36
 ARCH="$(uname -m)"          # x86_64 / aarch64: same as the containers'
-RUNTIME_PKGS="${SWARMSPEC_RUNTIME_PKGS:-libtorrent aiohttp Werkzeug PyJWT tenacity}"
+RUNTIME_PKGS="${SWARMSPEC_RUNTIME_PKGS:-libtorrent aiohttp PyJWT tenacity}"
 BUILD_DEADLINE_S="${SWARMSPEC_BUILD_DEADLINE_S:-1800}"
 PULL_DEADLINE_S="${SWARMSPEC_PULL_DEADLINE_S:-20}"
 DOCKERFILE="$SWARMSPEC_DOCKER_DIR/Dockerfile.runtime"
@@ -202,7 +202,7 @@ else
     log "built $IMAGE in $(secs_since "$t")s"
     # smoke test the fresh image (the Dockerfile checks this too)
     bounded 120 docker run --rm "$IMAGE" sh -c \
-        'python -c "import libtorrent, aiohttp, werkzeug, jwt, tenacity; print(\"libtorrent\", libtorrent.__version__)" && opentracker -h >/dev/null && echo opentracker OK' \
+        'python -c "import libtorrent, aiohttp, jwt, tenacity; print(\"libtorrent\", libtorrent.__version__)" && opentracker -h >/dev/null && echo opentracker OK' \
         >>"$LOGFILE" 2>&1 || die "smoke run of $IMAGE failed" "$LOGFILE"
 fi
 docker tag "$IMAGE" "$RUNTIME_REPO:latest"

@@ -51,6 +51,7 @@ MOUNTS = {
     "range_server": ("catalog", "media"),
     "backend": ("credentials", "backend-data"),
     "webtorrent": (),
+    "webtorrent2": (),
     "peerflix": (),
     "catalog_service": ("catalog", "torrents"),
 }

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Iterator
 
 from infra.config import Settings
+from infra.ecosystem import processes
 from infra.ecosystem.docker.engine import connect, say, sdk
 from infra.ecosystem.docker.images import HOLD_REPO
 from infra.ecosystem.docker.layout import backend_data_dir, secrets_dir
@@ -60,13 +61,8 @@ def owner_alive(token: str) -> bool:
         return True           # another machine's run on a shared engine: not ours to judge
     now = _start_time(pid)
     if now is None:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return started == "0"
+        state = processes.probe(pid)
+        return state == "foreign" or (state == "ours" and started == "0")
     return started in ("0", now)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from infra.measure.bench import procstat
+from infra.measure import procstat
 from infra.ecosystem.local import LocalProvider
 from infra.suite.http import Client
 from infra.suite.library import VideoRef

@@ -16,7 +16,8 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from infra.measure.bench import probes, procstat
+from infra.measure import procstat
+from infra.measure.bench import probes
 from infra.measure.bench.contenders import stream
 from infra.measure.bench.runner import log, reachable
 from infra.config import Settings

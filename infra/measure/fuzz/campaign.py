@@ -21,7 +21,8 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, seed as fixed_seed,
 
 from infra.ecosystem import clock
 from infra.ecosystem.endpoints import Endpoints
-from infra.measure.fuzz import grammar, invariants, procstat, raw
+from infra.measure import procstat
+from infra.measure.fuzz import grammar, invariants, raw
 from infra.measure.fuzz.invariants import Problem
 from infra.suite.http import Client, Exchange
 from infra.suite.library import Library
@@ -273,7 +274,7 @@ class Campaign:
         if self.pid is None:
             return None
         try:
-            return procstat.usage(self.pid)
+            return procstat.usage(self.pid, must_exist=True)
         except ProcessLookupError:
             return None
 

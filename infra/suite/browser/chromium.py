@@ -15,6 +15,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from infra.ecosystem import processes
+
 #: The Debian package and the PyPI package that give the suite a browser.
 CHROMIUM_PACKAGE = "chromium"
 PLAYWRIGHT_PACKAGE = "playwright"
@@ -59,20 +61,10 @@ def reap_stale_profiles(tmp: Path | None = None) -> list[Path]:
     removed = []
     for path in Path(tmp or tempfile.gettempdir()).glob(f"{PROFILE_PREFIX}*"):
         pid = path.name[len(PROFILE_PREFIX):].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not processes.alive(int(pid)):
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Chromium:

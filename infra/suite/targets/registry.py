@@ -24,6 +24,7 @@ SHIPPED: dict[str, Path] = {
     "reference": PROJECT_ROOT / "infra" / "backends" / "reference" / "target.toml",
     "range-server": PROJECT_ROOT / "infra" / "swarm" / "range_server" / "target.toml",
     "webtorrent": PROJECT_ROOT / "infra" / "backends" / "webtorrent" / "target.toml",
+    "webtorrent2": PROJECT_ROOT / "infra" / "backends" / "webtorrent2" / "target.toml",   # 2.8, Miauflix's engine
     "peerflix": PROJECT_ROOT / "infra" / "backends" / "peerflix" / "target.toml",
     "miauflix": PROJECT_ROOT / "infra" / "backends" / "miauflix" / "target.toml",   # needs your checkout
 }

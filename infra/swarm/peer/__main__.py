@@ -8,8 +8,6 @@ GET, PUT /settings      {"uploadRateLimit": bytes_per_second} (libtorrent peers)
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from pathlib import Path
 
@@ -53,50 +51,33 @@ def make_app(peer: LtPeer | Cutter) -> web.Application:
     async def put_settings(request: web.Request) -> web.Response:
         if not isinstance(peer, LtPeer):
             return service.json_error(409, "this peer has no upload rate limit")
-        try:
-            limit = int((await request.json())["uploadRateLimit"])
-            if limit < 0:
-                raise ValueError("must be >= 0")
-        except (ValueError, KeyError, TypeError) as exc:
-            return service.json_error(400, f"expected {{\"uploadRateLimit\": bytes_per_second >= 0}}: {exc}")
-        peer.set_upload_rate_limit(limit)
-        return web.json_response({"uploadRateLimit": limit})
+        return await service.put_upload_rate_limit(request, peer.set_upload_rate_limit)
 
-    async def background(app: web.Application):
-        async def loop() -> None:
-            now = asyncio.get_running_loop().time
-            last = -REANNOUNCE_SECONDS
-            async with aiohttp.ClientSession() as http:
-                while True:
-                    try:
-                        if isinstance(peer, LtPeer):
-                            peer.pump_alerts()
-                        if now() - last >= REANNOUNCE_SECONDS:   # a restarted tracker knows us again within seconds
-                            last = now()
-                            if isinstance(peer, LtPeer):
-                                peer.reannounce()
-                            else:
-                                await peer.announce(http)
-                    except Exception:     # one bad alert must not end the peer's bookkeeping
-                        log.exception("in the peer's loop")
-                    await asyncio.sleep(0.05)
+    announce = service.Every(REANNOUNCE_SECONDS)
+    http: list[aiohttp.ClientSession] = []      # a Cutter announces itself over HTTP
 
+    async def start() -> None:
+        http.append(aiohttp.ClientSession())
         if isinstance(peer, Cutter):
             await peer.start()
-        task = asyncio.create_task(loop())
-        yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+
+    async def tick() -> None:
+        if isinstance(peer, LtPeer):
+            peer.pump_alerts()
+        if announce.due():        # a restarted tracker knows us again within seconds
+            if isinstance(peer, LtPeer):
+                peer.reannounce()
+            else:
+                await peer.announce(http[0])
+
+    async def stop() -> None:
+        await http[0].close()
         if isinstance(peer, Cutter):
             await peer.stop()
         else:
             peer.stop()
 
-    app = web.Application()
-    app.add_routes(routes)
-    app.cleanup_ctx.append(background)
-    return app
+    return service.looping_app(routes, tick, log, "in the peer's loop", start=start, stop=stop)
 
 
 def main() -> None:

@@ -14,8 +14,6 @@ GET  /settings, PUT /settings {"uploadRateLimit": bytes_per_second}  (0 = unlimi
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from pathlib import Path
 
@@ -97,43 +95,20 @@ def make_app(swarm: Swarm) -> web.Application:
 
     @routes.put("/settings")
     async def put_settings(request: web.Request) -> web.Response:
-        try:
-            body = await request.json()
-            limit = int(body["uploadRateLimit"])
-            if limit < 0:
-                raise ValueError("must be >= 0")
-        except (ValueError, KeyError, TypeError) as exc:
-            return service.json_error(400, f"expected {{\"uploadRateLimit\": bytes_per_second >= 0}}: {exc}")
-        swarm.set_upload_rate_limit(limit)
-        return web.json_response({"uploadRateLimit": limit})
+        return await service.put_upload_rate_limit(request, swarm.set_upload_rate_limit)
 
-    async def background(app: web.Application):
-        async def loop() -> None:
-            last_announce = 0.0
-            clock = asyncio.get_running_loop().time
-            while True:
-                try:
-                    swarm.pump_alerts()
-                    # The controlled swarm re-announces every few seconds, so a tracker that
-                    # restarts (and forgets its peers) knows the seeder again within seconds.
-                    if clock() - last_announce >= REANNOUNCE_SECONDS:
-                        swarm.reannounce()
-                        last_announce = clock()
-                except Exception:   # said loudly, and the loop goes on: a dead loop announces nothing, silently
-                    logging.getLogger("seeder").exception("the alert and announce loop failed; it goes on")
-                await asyncio.sleep(0.05)
+    announce = service.Every(REANNOUNCE_SECONDS)
 
-        task = asyncio.create_task(loop())
-        yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    async def tick() -> None:
+        swarm.pump_alerts()
+        if announce.due():        # the controlled swarm re-announces every few seconds
+            swarm.reannounce()
+
+    async def stop() -> None:
         swarm.stop()
 
-    app = web.Application()
-    app.add_routes(routes)
-    app.cleanup_ctx.append(background)
-    return app
+    return service.looping_app(routes, tick, logging.getLogger("seeder"),
+                               "the alert and announce loop failed; it goes on", stop=stop)
 
 
 def main() -> None:
