@@ -87,7 +87,8 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("-o", "--output", help="where to write it (default: <name>.toml; - for stdout)")
     check = sub.add_parser("check-target", help="a fast smoke subset: per capability, implemented or not and why")
     check.add_argument("file")
-    check.add_argument("--backend-url", help="the running server, if the file names a service")
+    check.add_argument("--backend-url", help="send the target's requests to this running server")
+    check.add_argument("--endpoints", help="attach to a swarm started by `swarmspec up` (its endpoints.json)")
     return parser
 
 
@@ -146,7 +147,7 @@ def _init(home: Home, args: argparse.Namespace, rest: list[str]) -> int:
 def _check_target(home: Home, args: argparse.Namespace, rest: list[str]) -> int:
     from infra.cli.check import check_target
 
-    return check_target(home, Path(args.file), backend_url=args.backend_url)
+    return check_target(home, Path(args.file), backend_url=args.backend_url, endpoints=args.endpoints)
 
 
 def _call(home: Home, argv: list[str], cwd: Path | None = None) -> int:
