@@ -30,6 +30,7 @@ examples:
   swarmspec init http://127.0.0.1:8080 --user admin@example.com --password secret -o my.toml
   swarmspec check-target my.toml                     per capability: implemented or not, and why
   swarmspec matrix                                   every bundled target graded: reports/matrix/
+  swarmspec matrix report --runs reports/matrix/runs --out reports/matrix   the matrix of runs made with --reports
   swarmspec up  /  swarmspec status  /  swarmspec down
   swarmspec bench --trials 1 --servers reference
 """
@@ -69,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--ecosystem", choices=("local", "docker"), help="who runs the swarm (default local)")
     run.add_argument("--contract", choices=("strict", "rfc9110"), help="what fails the run (default: the target's)")
     run.add_argument("--endpoints", help="attach to a swarm started by `swarmspec up` (its endpoints.json)")
+    run.add_argument("--reports", help="where the reports go (default ./reports)")
     run.add_argument("--tags", action="append", default=[], help="behave tag expression (repeatable)")
     sub.add_parser("matrix", help="grade every bundled target (checkout: infra/run-matrix.sh's options)")
     for name, text in (("up", "start the swarm and keep it up (Ctrl-C stops)"), ("status", "health of every service"),
@@ -97,12 +99,14 @@ def _run(home: Home, args: argparse.Namespace, rest: list[str]) -> int:
 
     request = RunRequest(target=args.target, backend_command=args.backend_command, backend_image=args.backend_image,
                          backend_env=args.backend_env, backend_url=args.backend_url, ecosystem=args.ecosystem,
-                         contract=args.contract, endpoints=args.endpoints, tags=args.tags,
+                         contract=args.contract, endpoints=args.endpoints, reports=args.reports, tags=args.tags,
                          behave_args=[a for a in rest if a != "--"])
     return run(home, request)
 
 
 def _matrix(home: Home, args: argparse.Namespace, rest: list[str]) -> int:
+    if rest[:1] == ["report"]:           # build the matrix from run directories (e.g. a CI's own runs)
+        return _call(home, [sys.executable, "-m", "infra.suite.matrix", "--require", "", *rest[1:]])
     if home.checkout:
         return _call(home, ["bash", str(home.package_root / "infra" / "run-matrix.sh"), *rest], cwd=home.package_root)
     from infra.cli.matrix import run_matrix

@@ -9,6 +9,7 @@ file or `-D backend_env=FILE` means what the user typed.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -35,6 +36,7 @@ class RunRequest:
     ecosystem: str | None = None
     contract: str | None = None
     endpoints: str | None = None
+    reports: str | None = None                # default ./reports (or SWARMSPEC_REPORTS_DIR)
     tags: list[str] = field(default_factory=list)
     behave_args: list[str] = field(default_factory=list)
 
@@ -78,7 +80,7 @@ def behave_argv(home: Home, request: RunRequest, target: str, results: Path, jun
             argv += ["-D", f"{name}={value}"]
     for expression in request.tags:
         argv += ["--tags", expression]
-    argv += request.behave_args
+    argv += [shipped_feature(home, arg) for arg in request.behave_args]
     if not any(_is_feature_path(arg) for arg in request.behave_args):
         argv.append(str(home.features))
     return argv
@@ -88,6 +90,8 @@ def run(home: Home, request: RunRequest) -> int:
     """Run behave, then the figures summary and the Allure report; behave's exit status
     (3 when the report cannot be generated, as behave-run.sh)."""
     target = resolve_target(request.target, home.work)
+    if request.reports:
+        os.environ["SWARMSPEC_REPORTS_DIR"] = str((home.work / request.reports).resolve())
     os.environ.update(home.environ())
     service = target_service(target)
     if service:
@@ -108,7 +112,10 @@ def run(home: Home, request: RunRequest) -> int:
     print(f"[swarmspec] judging {target} (reports: {reports})", flush=True)
     started = time.monotonic()
     status = subprocess.run(argv, cwd=home.work).returncode
-    print(f"[swarmspec] behave finished with status {status} in {time.monotonic() - started:.0f}s", flush=True)
+    wall = time.monotonic() - started
+    print(f"[swarmspec] behave finished with status {status} in {wall:.0f}s", flush=True)
+    # what infra/run-matrix.sh writes beside a row: any run directory can be a matrix row
+    (reports / "run.json").write_text(json.dumps({"wall_seconds": round(wall, 3), "exit_status": status}) + "\n")
     subprocess.run([sys.executable, "-m", "infra.suite.figures", str(reports / "figures.json")], cwd=home.work)
     return _allure_report(home, results, reports / "allure-report") or status
 
@@ -136,6 +143,16 @@ def _absolute(value: str | None, work: Path) -> str | None:
         return value
     path = work / value
     return str(path.resolve()) if path.exists() else value
+
+
+def shipped_feature(home: Home, arg: str) -> str:
+    """`streaming.feature` or `features/streaming.feature[:12]` not found here: the shipped one."""
+    path, _, line = arg.partition(":")
+    if _is_feature_path(arg) and not (home.work / path).exists():
+        for candidate in (home.suite_root / path, home.features / Path(path).name):
+            if candidate.exists():
+                return str(candidate) + (f":{line}" if line else "")
+    return arg
 
 
 def _is_feature_path(arg: str) -> bool:
