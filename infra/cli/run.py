@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -71,7 +72,8 @@ def target_service(target: str) -> str | None:
 def behave_argv(home: Home, request: RunRequest, target: str, results: Path, junit: Path, fmt: str) -> list[str]:
     options = {"target": target, "ecosystem": request.ecosystem, "contract": request.contract,
                "endpoints": _absolute(request.endpoints, home.work), "backend_url": request.backend_url,
-               "backend_command": request.backend_command, "backend_image": request.backend_image,
+               "backend_command": in_directory(request.backend_command, home.work) if request.backend_command
+               and not request.backend_image else request.backend_command, "backend_image": request.backend_image,
                "backend_env": _absolute(request.backend_env, home.work)}
     argv = [sys.executable, "-m", "behave", "-f", "allure_behave.formatter:AllureFormatter", "-o", str(results),
             "-f", fmt, "--junit", "--junit-directory", str(junit)]
@@ -135,6 +137,12 @@ def _allure_report(home: Home, results: Path, out: Path) -> int:
     print(f"[swarmspec] Allure report: {out}/index.html (open it with: {home.allure} open {out})")
     print(f"[swarmspec] JUnit XML: {results.parent / 'junit'}; grades: {results.parent / 'grades.json'}")
     return 0
+
+
+def in_directory(command: str, work: Path) -> str:
+    """The command started in the caller's directory (`node server.js` means ./server.js), where
+    behave's -D backend_command starts in SWARMSPEC_DATA_DIR; exec keeps it the process the ecosystem stops."""
+    return shlex.join(["sh", "-c", 'cd "$0" && exec "$@"', str(work), *shlex.split(command)])
 
 
 def _absolute(value: str | None, work: Path) -> str | None:
