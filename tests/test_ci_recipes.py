@@ -31,6 +31,7 @@ import yaml
 
 from infra import PROJECT_ROOT
 from infra.cli import _parser
+from infra.cli.home import run_dir
 
 pytestmark = pytest.mark.integration
 
@@ -50,6 +51,14 @@ def wheel(tmp_path_factory) -> Path:
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(source)], check=True,
                    timeout=300)
     return next(out.glob("swarmspec-*.whl"))
+
+
+@pytest.fixture
+def repo(tmp_path) -> Path:
+    """A team's repository; the run state `swarmspec` keeps for it is removed afterwards."""
+    made = team_repository(tmp_path)
+    yield made
+    shutil.rmtree(run_dir(made), ignore_errors=True)
 
 
 def team_repository(root: Path) -> Path:
@@ -100,10 +109,9 @@ def check_matrix(repo: Path, row: str) -> None:
     assert (repo / "reports" / "matrix" / "runs" / row / "allure-report" / "index.html").is_file(), "no Allure report"
 
 
-def test_github_actions_process_job_runs_as_written(wheel, tmp_path):
+def test_github_actions_process_job_runs_as_written(wheel, repo, tmp_path):
     recipe = yaml.safe_load((RECIPES / "github-actions.yml").read_text())
     job = recipe["jobs"]["process"]
-    repo = team_repository(tmp_path)
     github_path = tmp_path / "github_path"
     github_path.write_text("")
     runner_temp = tmp_path / "runner"
@@ -131,10 +139,9 @@ def test_github_actions_process_job_runs_as_written(wheel, tmp_path):
     check_matrix(repo, recipe["env"]["BACKEND_NAME"])
 
 
-def test_gitlab_ci_process_job_runs_as_written(wheel, tmp_path):
+def test_gitlab_ci_process_job_runs_as_written(wheel, repo, tmp_path):
     recipe = yaml.safe_load((RECIPES / "gitlab-ci.yml").read_text())
     job = recipe["swarmspec-process"]
-    repo = team_repository(tmp_path)
     env = {**os.environ, **recipe["variables"], **job.get("variables", {}), **overrides(wheel, tmp_path),
            "SWARMSPEC_VENV": str(tmp_path / "venv")}
     done = shell("\n".join(job["script"]), env, repo)

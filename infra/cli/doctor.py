@@ -89,8 +89,9 @@ def checks(home: Home) -> list[Check]:
     ]
 
 
-def report(home: Home, out=sys.stdout) -> int:
+def report(home: Home, out=None) -> int:
     """Print one line per check; 1 if a required one fails."""
+    out = out or sys.stdout
     failed_required = False
     where = "a checkout" if home.checkout else "an installed package"
     print(f"swarmspec doctor: running from {where} ({home.package_root}); user cache {home.cache}", file=out)

@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -90,7 +91,7 @@ class Home:
         """The variables a run's processes need to find this home (added to os.environ)."""
         env = {"SWARMSPEC_REPORTS_DIR": str(self.reports)}
         if not self.checkout:
-            env.setdefault("SWARMSPEC_RUN_DIR", os.environ.get("SWARMSPEC_RUN_DIR") or str(self.work / ".run"))
+            env["SWARMSPEC_RUN_DIR"] = os.environ.get("SWARMSPEC_RUN_DIR") or str(run_dir(self.work))
             env["SWARMSPEC_VIDEOS_DIR"] = os.environ.get("SWARMSPEC_VIDEOS_DIR") or str(self.cache / "videos")
             env["SWARMSPEC_BACKENDS_DIR"] = str(self.backends)
         return env
@@ -131,6 +132,18 @@ class Home:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def run_dir(work: Path) -> Path:
+    """`.run/` in the current directory, unless root runs in a folder others cannot traverse
+    (/root, pytest's tmp): opentracker, started as `nobody`, must read its whitelist there, so
+    the state goes to a folder of /tmp named after the directory (the same one for up and down)."""
+    if os.geteuid() != 0 or all(p.stat().st_mode & 0o001 for p in (work, *work.parents)):
+        return work / ".run"
+    folder = Path(tempfile.gettempdir()) / f"swarmspec-run-{hashlib.sha1(str(work).encode()).hexdigest()[:12]}"
+    folder.mkdir(exist_ok=True)
+    folder.chmod(0o755)
+    return folder
 
 
 def require(command: str, package: str, why: str) -> str:
