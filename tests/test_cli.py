@@ -208,3 +208,19 @@ def test_every_smoke_scenario_exists_in_its_feature():
     for capability, smoke in SMOKE.items():
         text = (PROJECT_ROOT / "features" / smoke.feature).read_text()
         assert f"Scenario: {smoke.scenario}" in text or f"Scenario Outline: {smoke.scenario}" in text, capability
+
+
+def test_no_wing_imports_the_command():
+    """The command sits on top of everything: nothing under it may import infra.cli (no circles)."""
+    import ast
+
+    offenders = []
+    for wing in ("swarm", "backends", "ecosystem", "suite", "measure"):
+        for path in (PROJECT_ROOT / "infra" / wing).rglob("*.py"):
+            if "node_modules" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                    [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+                offenders += [f"{path.relative_to(PROJECT_ROOT)}: {n}" for n in names if n.startswith("infra.cli")]
+    assert not offenders, offenders

@@ -88,7 +88,10 @@ class Prober:
         url = path if path.startswith("http") else self.base + path
         try:
             answer = self.session.request(method, url, timeout=timeout, allow_redirects=False, stream=True, **kwargs)
-            answer.close() if answer.status_code in (200, 206) and _is_media(answer) else answer.content
+            if answer.status_code in (200, 206) and _is_media(answer):
+                answer.close()            # a stream: its headers are the answer, not its body
+            else:
+                answer.content            # noqa: B018 - read the (small) body now, within the deadline
             return answer
         except requests.RequestException as exc:
             self.found.notes.append(f"{method} {path}: no answer ({type(exc).__name__})")

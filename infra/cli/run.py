@@ -101,8 +101,9 @@ def run(home: Home, request: RunRequest) -> int:
     home.ensure_allure()
     reports = home.reports
     results, junit = reports / "allure-results", reports / "junit"
-    for stale in (results, junit, reports / "figures.json"):
-        shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
+    shutil.rmtree(results, ignore_errors=True)
+    shutil.rmtree(junit, ignore_errors=True)
+    (reports / "figures.json").unlink(missing_ok=True)
     results.mkdir(parents=True)
     junit.mkdir(parents=True)
     history = reports / "allure-report" / "history"
