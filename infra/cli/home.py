@@ -62,7 +62,9 @@ class Home:
         work = (work or Path.cwd()).resolve()
         if is_checkout():
             return cls(True, PROJECT_ROOT, PROJECT_ROOT, PROJECT_ROOT, work)
-        suite = Path(str(resources.files("swarmspec_suite")))
+        # a namespace package (no __init__.py: its directory is the checkout's top level at build
+        # time), so files() is a MultiplexedPath; a file inside it is a plain Path
+        suite = Path(resources.files("swarmspec_suite").joinpath("environment.py")).parent
         return cls(False, suite, PROJECT_ROOT, cache_dir(), work)
 
     @property
