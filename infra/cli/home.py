@@ -96,6 +96,7 @@ class Home:
             env["SWARMSPEC_RUN_DIR"] = os.environ.get("SWARMSPEC_RUN_DIR") or str(run_dir(self.work))
             env["SWARMSPEC_VIDEOS_DIR"] = os.environ.get("SWARMSPEC_VIDEOS_DIR") or str(self.cache / "videos")
             env["SWARMSPEC_BACKENDS_DIR"] = str(self.backends)
+            env["SWARMSPEC_REQUIREMENTS"] = str(self.suite_root / "requirements.txt")   # build-images.sh's pins
         return env
 
     def ensure_node_backend(self, name: str) -> None:
