@@ -128,8 +128,9 @@ class Home:
     @contextmanager
     def _locked(self) -> Iterator[None]:
         """One installer at a time per cache (two runs starting together share it)."""
-        self.cache.mkdir(parents=True, exist_ok=True)
-        with open(self.cache / ".install.lock", "w") as handle:
+        lock = cache_dir() / ".install.lock"           # the user cache, even for a checkout's installs
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        with open(lock, "w") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
