@@ -224,3 +224,13 @@ def test_no_wing_imports_the_command():
                     [node.module or ""] if isinstance(node, ast.ImportFrom) else []
                 offenders += [f"{path.relative_to(PROJECT_ROOT)}: {n}" for n in names if n.startswith("infra.cli")]
     assert not offenders, offenders
+
+
+def test_a_token_is_sent_from_the_credentials_never_written(tmp_path):
+    found = Findings("http://127.0.0.1:1", bearer_token=True, shape="control", stream_path="/streams",
+                     stream_capture="json:/streamUrl", verified_stream=True)
+    path = tmp_path / "t.toml"
+    path.write_text(render(found, "tok", found.base))
+    declarative.load(path)
+    text = path.read_text()
+    assert 'Authorization = "Bearer {credentials.password}"' in text and 'credentials = "header"' in text
