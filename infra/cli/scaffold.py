@@ -67,14 +67,20 @@ def render(found: Findings, name: str, source_url: str) -> str:
     lines += _login(found)
     lines += _stream(found)
     lines += _operations(found)
+    if found.bearer_token:          # no login flow: the token goes on each request ([auth] knows only a login's captures)
+        lines = [part for line in lines for part in
+                 ([line, TOKEN_HEADER] if line.startswith("[[") and line.endswith("steps]]") or line.startswith("credentials = ")
+                  else [line])]
     return "\n".join(lines) + "\n"
+
+
+TOKEN_HEADER = 'headers = { Authorization = "Bearer {credentials.password}" }'
 
 
 def _login(found: Findings) -> list[str]:
     if found.bearer_token:
-        return ["", "[auth]                         # --token: put it in SWARMSPEC_ADMIN_PASSWORD (and any "
-                    "SWARMSPEC_ADMIN_EMAIL); never in this file",
-                'headers = { Authorization = "Bearer {credentials.password}" }']
+        return ["", "# --token: every request sends it as a bearer token from SWARMSPEC_ADMIN_PASSWORD (with any",
+                "# SWARMSPEC_ADMIN_EMAIL): the suite's credentials are an e-mail and a password; never in this file"]
     login = found.login
     if login is None:
         return ["", "# TODO: no login found. If the backend needs one, add [login] with its steps "
