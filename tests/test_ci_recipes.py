@@ -181,3 +181,20 @@ def test_the_recipes_use_every_job_of_the_brief():
     assert {"process", "image"} <= github["jobs"].keys()
     assert {"swarmspec-process", "swarmspec-image"} <= gitlab.keys()
     assert len(swarmspec_lines()) >= 8
+
+
+def test_the_wheel_ships_the_suite_and_nothing_generated(wheel):
+    import zipfile
+
+    names = set(zipfile.ZipFile(wheel).namelist())
+    features = {n for n in names if n.startswith("swarmspec_suite/features/") and n.endswith(".feature")}
+    assert len(features) == len(list((PROJECT_ROOT / "features").glob("*.feature")))
+    for needed in ("swarmspec_suite/environment.py", "swarmspec_suite/requirements.txt", "infra/cli/__init__.py",
+                   "infra/backends/webtorrent/package-lock.json", "infra/backends/webtorrent/server.js",
+                   "infra/report/package-lock.json", "infra/backends/reference/target.toml",
+                   "infra/ecosystem/docker/Dockerfile.runtime", "infra/suite/browser/page/index.html",
+                   "videos/recipes.py"):
+        assert needed in names, f"{needed} is not in {wheel.name}"
+    generated = [n for n in names if "node_modules" in n or "/media/" in n or n.endswith(("manifest.json", ".mp4"))]
+    assert not generated, generated[:5]
+    assert len({n for n in names if n.startswith("swarmspec_suite/steps/")}) == len(list((PROJECT_ROOT / "steps").glob("*.py")))
