@@ -60,6 +60,8 @@ def repo(tmp_path) -> Path:
     made = team_repository(tmp_path)
     yield made
     shutil.rmtree(run_dir(made), ignore_errors=True)
+    for big in ("runner", "venv", "cache", "repo/node_modules"):    # ~700 MB a test: not left for pytest's rotation
+        shutil.rmtree(tmp_path / big, ignore_errors=True)
 
 
 def team_repository(root: Path) -> Path:
