@@ -4,12 +4,10 @@ shape than the bundled ones, and how `check-target` turns grades into verdicts."
 
 from __future__ import annotations
 
-import json
 import shlex
 import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
