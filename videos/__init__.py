@@ -10,13 +10,17 @@ The MP4 box walker is `videos.mp4`.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 from infra.swarm.content import Content, ContentFile
 
-VIDEOS_DIR = Path(__file__).parent
+#: Where the generated videos, their manifest and torrents live: this folder in a checkout;
+#: the installed `swarmspec` command points SWARMSPEC_VIDEOS_DIR at a user cache instead
+#: (site-packages is no place for 100 MB of media).
+VIDEOS_DIR = Path(os.environ.get("SWARMSPEC_VIDEOS_DIR") or Path(__file__).parent)
 MEDIA_DIR = VIDEOS_DIR / "media"
 MANIFEST_PATH = VIDEOS_DIR / "manifest.json"
 SCHEMA_VERSION = 1

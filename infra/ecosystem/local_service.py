@@ -97,7 +97,9 @@ class LocalLayout:
             "catalog": p.catalog_file, "media": p.media_dir, "torrents": p.torrent_dir,
             "whitelist": p.whitelist, "run": p.run_dir, "credentials": p.credentials_file,
             "backend-data": self.run_state_dir / "backend",
-            "backends": Path(__file__).resolve().parents[1] / "backends",
+            # the Node backends with their node_modules: here in a checkout, a user cache
+            # for the installed `swarmspec` command (infra/cli/home.py)
+            "backends": os.environ.get("SWARMSPEC_BACKENDS_DIR") or Path(__file__).resolve().parents[1] / "backends",
         }
         return str(Path(paths[what]).resolve())
 

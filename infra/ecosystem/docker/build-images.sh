@@ -43,7 +43,7 @@ RUNTIME_PKGS="${SWARMSPEC_RUNTIME_PKGS:-libtorrent aiohttp PyJWT tenacity}"
 BUILD_DEADLINE_S="${SWARMSPEC_BUILD_DEADLINE_S:-1800}"
 PULL_DEADLINE_S="${SWARMSPEC_PULL_DEADLINE_S:-20}"
 DOCKERFILE="$SWARMSPEC_DOCKER_DIR/Dockerfile.runtime"
-REQUIREMENTS="$SWARMSPEC_ROOT/requirements.txt"
+REQUIREMENTS="${SWARMSPEC_REQUIREMENTS:-$SWARMSPEC_ROOT/requirements.txt}"   # the installed command ships it in swarmspec_suite/
 
 mkdir -p "$SWARMSPEC_RUN_DIR/logs" "$SWARMSPEC_RUN_DIR/docker"
 LOGFILE="$SWARMSPEC_RUN_DIR/logs/build-images.log"
