@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from infra.cli.home import Home, HomeError
+from infra.cli.home import NODE_BACKENDS, Home, HomeError
 
 EXAMPLES = """\
 examples:
@@ -121,7 +121,7 @@ def _module(module: str, *defaults: str):
 
 
 def _bench(home: Home, args: argparse.Namespace, rest: list[str]) -> int:
-    for name in ("webtorrent", "peerflix"):
+    for name in NODE_BACKENDS:
         home.ensure_node_backend(name)
     out = [] if "--out" in rest else ["--out", str(home.reports / "bench")]
     return _call(home, [sys.executable, "-m", "infra.measure.bench", *out, *rest])

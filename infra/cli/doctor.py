@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from typing import Callable
 
-from infra.cli.home import Home
+from infra.cli.home import NODE_BACKENDS, Home
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ def report(home: Home, out=None) -> int:
         label = "MISSING" if check.required else "optional"
         print(f"  {label:<8} {check.what:<{width}}  {problem}; needed for {check.needed_for}; install: {check.source}",
               file=out)
-    for name in ("webtorrent", "peerflix"):
+    for name in NODE_BACKENDS:
         installed = (home.backends / name / "node_modules").is_dir()
         print(f"  {'ok' if installed else 'later':<8} {name + ' node_modules':<{width}}  "
               f"{'installed' if installed else 'installed with npm ci on first use'} in {home.backends / name}", file=out)

@@ -26,7 +26,10 @@ from typing import Iterator
 from infra import PROJECT_ROOT
 
 #: The bundled Node backends (an `install.sh` beside their lockfile) the ecosystem runs as services.
-NODE_BACKENDS = ("webtorrent", "peerflix")
+NODE_BACKENDS = ("webtorrent", "webtorrent2", "peerflix")
+#: Folders a Node backend reads beside its own: the shared control API and installer, and
+#: WebTorrent's engine, which WebTorrent 2.8 shares with 3.0.
+NODE_SHARED = {"webtorrent": ("node_control",), "webtorrent2": ("node_control", "webtorrent"), "peerflix": ("node_control",)}
 #: Seconds `npm ci` may take (the registry, a cold cache).
 NPM_TIMEOUT = float(os.environ.get("SWARMSPEC_NPM_TIMEOUT", "600"))
 
@@ -106,7 +109,8 @@ class Home:
             return
         with self._locked():
             if not self.checkout:
-                _copy_tree(self.package_root / "infra" / "backends" / name, self.backends / name)
+                for folder in (*NODE_SHARED[name], name):
+                    _copy_tree(self.package_root / "infra" / "backends" / folder, self.backends / folder)
             _run(["bash", str(self.backends / name / "install.sh")], f"installing {name} (npm ci)")
 
     def ensure_allure(self) -> None:

@@ -16,7 +16,7 @@ import sys
 from infra.cli.home import Home
 from infra.cli.run import RunRequest, run
 
-BUNDLED = ("reference", "range-server", "webtorrent", "peerflix")
+BUNDLED = ("reference", "range-server", "webtorrent", "webtorrent2", "peerflix")
 
 
 def run_matrix(home: Home, argv: list[str]) -> int:
