@@ -163,19 +163,25 @@ def run_ffmpeg(
         reader.start()
         deadline = time.monotonic() + timeout
         code: int | None = None
-        while code is None:
-            try:
-                code = proc.wait(timeout=max(0.0, min(0.25, deadline - time.monotonic())))
-            except subprocess.TimeoutExpired:
-                cancelled = cancel is not None and cancel.is_set()
-                if not cancelled and time.monotonic() < deadline:
-                    continue
+        try:
+            while code is None:
+                try:
+                    code = proc.wait(timeout=max(0.0, min(0.25, deadline - time.monotonic())))
+                except subprocess.TimeoutExpired:
+                    cancelled = cancel is not None and cancel.is_set()
+                    if not cancelled and time.monotonic() < deadline:
+                        continue
+                    proc.kill()
+                    proc.wait()
+                    reader.join(timeout=5)
+                    err.seek(0)
+                    how = "was cancelled" if cancelled else f"timed out after {timeout:.0f}s"
+                    raise FfmpegError(f"ffmpeg {how} {what}; stderr tail:\n{stderr_tail(err.read())}") from None
+        except BaseException:
+            if proc.poll() is None:   # Ctrl-C or SIGTERM (SystemExit) in this thread: no ffmpeg outlives us
                 proc.kill()
                 proc.wait()
-                reader.join(timeout=5)
-                err.seek(0)
-                how = "was cancelled" if cancelled else f"timed out after {timeout:.0f}s"
-                raise FfmpegError(f"ffmpeg {how} {what}; stderr tail:\n{stderr_tail(err.read())}") from None
+            raise
         reader.join(timeout=5)
         err.seek(0)
         stderr = err.read()

@@ -24,7 +24,10 @@ FRIENDLY_NAMES = {
     "the multi-file torrent": "test-multi-file",
     "the multi-file torrent's video": "test-multi-file",
     "the unseeded torrent": "test-unseeded",
+    "the feature-length video": "test-feature-length",
 }
+#: Videos a swarm may be started without (SWARMSPEC_LARGE_VIDEO=0): their scenarios are not run.
+OPTIONAL_NAMES = frozenset({"test-feature-length"})
 VIDEO_PATTERN = "|".join(sorted(FRIENDLY_NAMES, key=len, reverse=True))
 
 
@@ -58,6 +61,8 @@ class Library:
         passing it."""
         self.refs: dict[str, VideoRef] = {}
         for label, name in FRIENDLY_NAMES.items():
+            if name in OPTIONAL_NAMES and name not in {e.name for e in catalog.entries}:
+                continue
             entry = catalog.get(name)
             self.refs[label] = VideoRef.of(entry, label, magnets[entry.info_hash], media_dir)
 
@@ -65,6 +70,10 @@ class Library:
     def of_running(cls, endpoints: Endpoints, client: Client) -> Library:
         """The library of a running ecosystem: its catalog, the videos on this host, the seeder's magnets."""
         return cls(Catalog.load(Path(endpoints.catalog_file)), MEDIA_DIR, None, SwarmControl(endpoints).magnets(client))
+
+    def has(self, label: str) -> bool:
+        """Whether this swarm seeds the video (an optional one may have been left out)."""
+        return label in self.refs
 
     def seeded(self) -> list[VideoRef]:
         """Each seeded torrent once."""

@@ -202,8 +202,23 @@ def secret_credentials(settings: Settings, run_id: str) -> Path:
 
 
 def volumes(service: str, paths: dict[str, Path]) -> dict[str, dict]:
-    return {str(paths[what].resolve()): {"bind": CONTAINER_PATHS[what], "mode": "rw" if what in WRITABLE else "ro"}
-            for what in MOUNTS[service]}
+    mounts = {str(paths[what].resolve()): {"bind": CONTAINER_PATHS[what], "mode": "rw" if what in WRITABLE else "ro"}
+              for what in MOUNTS[service]}
+    if "media" in MOUNTS[service]:
+        mounts.update(linked_media_mounts(paths["media"]))
+    return mounts
+
+
+def linked_media_mounts(media_dir: Path) -> dict[str, dict]:
+    """Read-only mounts, each at its own path, of the folders outside `media_dir` that its
+    symlinks point into (the feature-length video lives in a cache outside the checkout and
+    is linked into the media folder): mounted, not copied into an image, and the link
+    resolves inside the container as on the host."""
+    if not media_dir.is_dir():
+        return {}
+    inside = media_dir.resolve()
+    targets = {child.resolve().parent for child in media_dir.iterdir() if child.is_symlink()}
+    return {str(t): {"bind": str(t), "mode": "ro"} for t in sorted(targets) if not t.is_relative_to(inside)}
 
 
 def user_data_dir(settings: Settings, run_id: str, service: str) -> Path:
