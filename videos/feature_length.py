@@ -144,8 +144,8 @@ class Say:
 
     def fraction(self, what: str, done: float) -> None:
         now = time.monotonic()
-        if done >= 1.0 or now - self._last >= self.min_interval_s:
-            self._last = now
+        if (done >= 1.0 and self._last != float("inf")) or now - self._last >= self.min_interval_s:
+            self._last = float("inf") if done >= 1.0 else now    # 100 % once
             self(f"{what} … {done * 100:3.0f}%")
 
 

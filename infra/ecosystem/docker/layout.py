@@ -60,7 +60,7 @@ WRITABLE = frozenset({"backend-data"})
 HOST_ONLY_SETTINGS = ("SWARMSPEC_RUN_DIR", "SWARMSPEC_REPORTS_DIR", "SWARMSPEC_HOST", "SWARMSPEC_EXTRA_SERVICES",
                       "SWARMSPEC_BACKEND_COMMAND", "SWARMSPEC_BACKEND_IMAGE", "SWARMSPEC_BACKEND_ENV",
                       "SWARMSPEC_BACKEND_HEALTH", "SWARMSPEC_BACKEND_SERVICE",
-                      "SWARMSPEC_PIECE_SIZE")   # the host makes the torrents
+                      "SWARMSPEC_PIECE_SIZE", "SWARMSPEC_LARGE_VIDEO")   # the host makes the torrents
 #: Settings that are secrets: never in a container's environment, where `docker inspect`
 #: shows them to anyone who may talk to the engine. The backend reads the admin login
 #: from a mounted file instead (`secret_credentials`).
