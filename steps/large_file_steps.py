@@ -1,6 +1,8 @@
 """The feature-length video: whole-film answers read only in part, ranges read one after
 another, and the seeder's upload for them (infra/suite/upload_bound.py)."""
 
+import re
+
 from behave import then, when
 from hamcrest import assert_that, close_to, equal_to, greater_than_or_equal_to, less_than_or_equal_to
 
@@ -47,12 +49,12 @@ def step_head_length(context, video):
                                  f"HEAD of {ref.name}")
 
 
-@when("the viewer reads these ranges of the fresh copy, one after another")
-def step_read_ranges(context):
+@when("the viewer reads {ranges} of the fresh copy, one after another")
+def step_read_ranges(context, ranges):
     ref = context.scene.video = context.scene.fresh
     context.scene.large_reads = []
-    for row in context.table:
-        header = library.expand(row["range"], ref.positions())
+    for quoted in re.findall(r'"([^"]+)"', ranges):
+        header = library.expand(quoted, ref.positions())
         exchange = context.scene.viewer.play(ref, header)
         context.scene.large_reads.append((header, player.span_of(exchange, ref.size), exchange))
 
