@@ -16,6 +16,41 @@ Feature: A feature-length video past 4 GiB
   Background:
     Given the swarm is seeding the test videos
 
+  # The two scenarios on fresh copies come first: a server that downloads the whole film it
+  # streams (a torrent client left to itself does) is then not still busy with the 5 GB of the
+  # scenarios below while it fetches a fresh copy's metadata.
+
+  # The backend fetches only what viewers ask for.
+  # The seeder counts what it uploads per torrent (`uploaded` in its GET /torrents). The
+  # bound is whole pieces: those holding each range asked (a client keeps only whole,
+  # verified pieces), plus 2 pieces at the head and 2 at the tail of the file (where a
+  # container's index may be, read by a server before any player asks); no read-ahead
+  # past the end of a bounded range. Measured against the reference backend: see the
+  # README section "The feature-length video". At most 20 MB/s, so that a server that
+  # downloads the whole film does not fill the disk while the counter settles.
+
+  @needs.fresh-torrents @needs.control @contract @allure.label.story:Swarm-economy
+  Scenario: The seeder uploads no more than the pieces holding what the viewer asked for
+    Given the swarm uploads at most 20 MB/s
+    And the swarm seeds a fresh copy of the feature-length video that the backend has never seen
+    When the viewer reads "bytes=2147450880-2147516415", "bytes=4294934528-4295000063", "bytes={size-3*piece}-{size-2*piece-1}" and "bytes=1048576-1114111" of the fresh copy, one after another
+    Then each answer is 206 with exactly those bytes of the fresh copy
+    And the seeder uploaded no more of the fresh copy than the pieces holding those ranges and the file's head and tail
+
+  # A browser seeks near the end of the film.
+  # On a slow swarm (2 MB/s) the budget is the transfer time of what the frame at the seek
+  # point needs (the pieces from the key frame before it to the frame; key frames are 1 s
+  # apart, ~16 MB) plus 3 seconds, as in slow_swarm_budgets.feature.
+
+  @browser @informational @needs.seeking @needs.fresh-torrents @needs.control @allure.label.story:Seeking
+  Scenario: A seek to 90 % of a fresh feature-length video shows the picture there within its budget
+    Given the swarm uploads at most 2 MB/s
+    And the swarm seeds a fresh copy of the feature-length video that the backend has never seen
+    And a browser is playing the fresh copy through the stream
+    When the viewer seeks to 90 % in the browser
+    Then the player reports the seek done and shows a frame from 90 % of the fresh copy
+    And the frame at the seek point showed within the transfer time of what it needs at that rate plus 3 seconds
+
   # Ranges below, across and above 2³¹ and 2³² are the film's own bytes
 
   @critical @rfc9110.14.4 @allure.label.story:Byte-ranges
@@ -66,34 +101,3 @@ Feature: A feature-length video past 4 GiB
     And the Content-Range is "bytes 0-{last}/{size}"
     And the answer announces the whole of the feature-length video in its Content-Length
     And the first MiB of the body is the first MiB of the feature-length video, and more was on its way
-
-  # The backend fetches only what viewers ask for.
-  # The seeder counts what it uploads per torrent (`uploaded` in its GET /torrents). The
-  # bound is whole pieces: those holding each range asked (a client keeps only whole,
-  # verified pieces), plus 2 pieces at the head and 2 at the tail of the file (where a
-  # container's index may be, read by a server before any player asks); no read-ahead
-  # past the end of a bounded range. Measured against the reference backend: see the
-  # README section "The feature-length video". At most 20 MB/s, so that a server that
-  # downloads the whole film does not fill the disk while the counter settles.
-
-  @needs.fresh-torrents @needs.control @contract @allure.label.story:Swarm-economy
-  Scenario: The seeder uploads no more than the pieces holding what the viewer asked for
-    Given the swarm uploads at most 20 MB/s
-    And the swarm seeds a fresh copy of the feature-length video that the backend has never seen
-    When the viewer reads "bytes=2147450880-2147516415", "bytes=4294934528-4295000063", "bytes={size-3*piece}-{size-2*piece-1}" and "bytes=1048576-1114111" of the fresh copy, one after another
-    Then each answer is 206 with exactly those bytes of the fresh copy
-    And the seeder uploaded no more of the fresh copy than the pieces holding those ranges and the file's head and tail
-
-  # A browser seeks near the end of the film.
-  # On a slow swarm (2 MB/s) the budget is the transfer time of what the frame at the seek
-  # point needs (the pieces from the key frame before it to the frame; key frames are 1 s
-  # apart, ~16 MB) plus 3 seconds, as in slow_swarm_budgets.feature.
-
-  @browser @informational @needs.seeking @needs.fresh-torrents @needs.control @allure.label.story:Seeking
-  Scenario: A seek to 90 % of a fresh feature-length video shows the picture there within its budget
-    Given the swarm uploads at most 2 MB/s
-    And the swarm seeds a fresh copy of the feature-length video that the backend has never seen
-    And a browser is playing the fresh copy through the stream
-    When the viewer seeks to 90 % in the browser
-    Then the player reports the seek done and shows a frame from 90 % of the fresh copy
-    And the frame at the seek point showed within the transfer time of what it needs at that rate plus 3 seconds
