@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from infra.ecosystem.docker.layout import linked_media_mounts, volumes
+from infra.config import Settings
+from infra.ecosystem.docker.layout import DockerLayout, container_config, linked_media_mounts
+from infra.ecosystem.services import SERVICES
 from infra.suite import upload_bound
 from videos import feature_length as fl
 from videos import large_cache
@@ -121,9 +123,13 @@ def test_containers_mount_the_folder_a_media_link_points_into(tmp_path: Path) ->
     (media / "small.mp4").write_bytes(b"y")
     (media / "film.mp4").symlink_to(cache / "film.mp4")
     assert linked_media_mounts(media) == {str(cache): {"bind": str(cache), "mode": "ro"}}
+    settings = Settings(run_dir=tmp_path / "run")
     paths = {"catalog": tmp_path / "c.json", "media": media, "torrents": tmp_path / "t"}
-    assert volumes("seeder", paths)[str(cache)] == {"bind": str(cache), "mode": "ro"}
-    assert str(cache) not in volumes("catalog_service", {**paths})
+    spec = {s.name: s for s in SERVICES}
+    seeder = container_config(spec["seeder"], DockerLayout("r1"), settings, paths, 1234)
+    assert seeder["volumes"][str(cache)] == {"bind": str(cache), "mode": "ro"}
+    catalog = container_config(spec["catalog_service"], DockerLayout("r1"), settings, paths, 1234)
+    assert str(cache) not in catalog["volumes"]
 
 
 def test_the_upload_bound_is_the_whole_pieces_of_the_ranges_plus_head_and_tail() -> None:

@@ -325,7 +325,8 @@ def test_the_reference_target_declares_every_operation_of_the_former_class():
 def test_the_third_party_targets_play_any_magnet_but_have_no_sources():
     for name in ("webtorrent", "peerflix"):
         target = make_target(name, URLS, {})
-        assert target.capabilities == {"playback", "seeking", "ranges", "concurrency", "performance", "fresh-torrents"}
+        assert target.capabilities == {"playback", "seeking", "ranges", "concurrency", "performance", "fresh-torrents",
+                                       "large-files"}
         with pytest.raises(Unimplemented):
             target.stream_url_for("x")
 

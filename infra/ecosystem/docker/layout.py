@@ -202,11 +202,8 @@ def secret_credentials(settings: Settings, run_id: str) -> Path:
 
 
 def volumes(service: str, paths: dict[str, Path]) -> dict[str, dict]:
-    mounts = {str(paths[what].resolve()): {"bind": CONTAINER_PATHS[what], "mode": "rw" if what in WRITABLE else "ro"}
-              for what in MOUNTS[service]}
-    if "media" in MOUNTS[service]:
-        mounts.update(linked_media_mounts(paths["media"]))
-    return mounts
+    return {str(paths[what].resolve()): {"bind": CONTAINER_PATHS[what], "mode": "rw" if what in WRITABLE else "ro"}
+            for what in MOUNTS[service]}
 
 
 def linked_media_mounts(media_dir: Path) -> dict[str, dict]:
@@ -260,7 +257,8 @@ def container_config(spec: ecosystem.ServiceSpec, layout: DockerLayout, settings
         user=container_user(spec.name),
         init=True,
         environment=container_env(settings),
-        volumes=volumes(spec.name, paths),
+        volumes={**volumes(spec.name, paths),
+                 **(linked_media_mounts(paths["media"]) if "media" in MOUNTS[spec.name] else {})},
         ports=port_bindings(spec, host_port, stream_host_port),
         healthcheck=healthcheck(spec),
         stop_signal="SIGTERM",
