@@ -45,7 +45,7 @@ Feature: A feature-length video past 4 GiB
   # libtorrent's request_queue_time, and the seeder serves them first come, first served;
   # on this film, 16 MB per second of video, the playback's read-ahead fills that queue),
   # plus the 3 s of slow_swarm_budgets.feature. Measured, load average 12-18: the reference
-  # backend 3.3-5.0 s (its read-ahead stays wanted after the viewer seeks away), WebTorrent
+  # backend 3.3-5.0 s (likely cause: its read-ahead stays wanted after the viewer seeks away), WebTorrent
   # 2.9 s, peerflix 1.6 s; the budget was 4.6 s with a 3 s margin.
 
   @browser @informational @needs.seeking @needs.fresh-torrents @needs.control @allure.label.story:Seeking
