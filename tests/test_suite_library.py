@@ -154,7 +154,8 @@ def test_a_video_ref_is_the_catalog_entry_plus_label_and_magnet(tmp_path):
     assert ref.whole() == ref.main_path.read_bytes() and ref.read(12, 19)[4:] == b"mdat"
     assert ref.positions() == {"size": ref.size, "last": ref.size - 1, "middle": ref.size // 2, "piece": 256}
     assert [r.name for r in library.seeded()] == ["test-small-720p", "test-medium-1080p", "test-large-4k",
-                                                  "test-multi-file"]
+                                                  "test-multi-file", "test-feature-length"]
+    assert library.has("the feature-length video")
     with pytest.raises(KeyError, match="the small video"):
         library["the huge video"]
 
@@ -174,3 +175,14 @@ def test_the_player_jumps_from_the_head_to_the_index_at_the_end(tmp_path):
     reads, found = open_like_a_player(FakeViewer(), video)
     assert [read.start for read in reads] == [0, 12 + 1008, 0]
     assert found == 12 + 1008
+
+
+def test_a_swarm_without_the_feature_length_video_still_has_a_library(tmp_path):
+    """SWARMSPEC_LARGE_VIDEO=0: the optional film is left out; any other missing video is an error."""
+    full = library_over(tmp_path / "media")
+    entries = [full[label] for label in ("the small video", "the medium video", "the large video",
+                                         "the multi-file torrent", "the unseeded torrent")]
+    without = Library(Catalog(entries), tmp_path / "media", None, {e.info_hash: e.magnet for e in entries})
+    assert not without.has("the feature-length video") and without.has("the large video")
+    with pytest.raises(KeyError, match="test-large-4k"):
+        Library(Catalog(entries[:2] + entries[3:]), tmp_path / "media", None, {e.info_hash: e.magnet for e in entries})
