@@ -18,8 +18,8 @@ from infra.swarm import tracker
 from infra.swarm import catalog as catalog_mod
 from infra.swarm.catalog import Catalog, CatalogEntry
 from infra.swarm.content import ContentFile
-from infra.swarm.torrents import (PIECE_SIZE, UNSEEDED_NAME, VARIANT_KEY, check_piece_size, describe, make_torrent, paths_on_disk,
-                                   make_unseeded, variant)
+from infra.swarm.torrents import (PIECE_SIZE, UNSEEDED_NAME, VARIANT_KEY, check_piece_size, describe, make_torrent,
+                                   make_unseeded, paths_on_disk, variant)
 from videos import Manifest, Video, VideoFile
 
 PAYLOAD = random.Random(1).randbytes(PIECE_SIZE * 2 + 777)

@@ -16,7 +16,8 @@ from pathlib import Path
 from infra.config import Settings
 from infra.ecosystem import clock, ports
 from infra.ecosystem import conditions as cond
-from infra.ecosystem.docker.layout import (CONTAINER_PATHS, DockerLayout, container_env, healthcheck, linked_media_mounts,
+from infra.ecosystem.docker.layout import (CONTAINER_PATHS, DockerLayout, container_env, healthcheck,
+                                           linked_media_mounts,
                                            port_bindings)
 from infra.ecosystem.docker.reaper import LABEL_SERVICE, quietly
 from infra.ecosystem.docker.service import DockerService, ServiceFailed
