@@ -17,8 +17,7 @@ from infra.config import Settings
 from infra.ecosystem import clock, ports
 from infra.ecosystem import conditions as cond
 from infra.ecosystem.docker.layout import (CONTAINER_PATHS, DockerLayout, container_env, healthcheck,
-                                           linked_media_mounts,
-                                           port_bindings)
+                                           linked_media_mounts, port_bindings)
 from infra.ecosystem.docker.reaper import LABEL_SERVICE, quietly
 from infra.ecosystem.docker.service import DockerService, ServiceFailed
 from infra.ecosystem.peers import CONTROL_PORT, PeerSpec, peer_command, peer_service_spec
