@@ -163,9 +163,12 @@ def _encode_segments(exe: str, recipe: FeatureRecipe, work: Path, jobs: int, say
 
     def encode(index: int) -> None:
         partial = paths[index].with_name(paths[index].name + PARTIAL_SUFFIX)
-        run_ffmpeg([exe, *segment_args(recipe, index, partial)], f"encoding segment {index} of {recipe.name}",
-                   recipe.segment_seconds, timeout, cancel=cancel)
-        os.replace(partial, paths[index])
+        try:
+            run_ffmpeg([exe, *segment_args(recipe, index, partial)], f"encoding segment {index} of {recipe.name}",
+                       recipe.segment_seconds, timeout, cancel=cancel)
+            os.replace(partial, paths[index])
+        finally:
+            partial.unlink(missing_ok=True)     # a cut-short segment leaves nothing behind
         with lock:
             done[0] += 1
             say(f"segment {index + 1}/{len(paths)} encoded ({paths[index].stat().st_size / 1e6:.0f} MB); "
@@ -307,9 +310,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FfmpegError, FeatureLengthError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("interrupted: finished segments are kept, the partial film was removed", file=sys.stderr)
-        return 130
+    except (KeyboardInterrupt, SystemExit) as exc:
+        print("interrupted: finished segments are kept, partial files were removed", file=sys.stderr)
+        return exc.code if isinstance(exc, SystemExit) and isinstance(exc.code, int) else 130
     print(video.main_path)
     return 0
 
