@@ -93,18 +93,20 @@ VARIANT_KEY = b"source"
 
 def variant(torrent_file: Path, nonce: str) -> lt.torrent_info:
     """The same torrent (same files, pieces and piece hashes: the same bytes on disk) under
-    a new info hash: the info dict gains ``source = nonce`` and the nonce's last 8
-    characters in its name (`variant_name`). A backend has never seen a variant made with a
-    new nonce, and it stores the variant's files under a name of their own: with the old
-    name, a backend that still holds an earlier copy's files (a 5 GB film, partly
-    downloaded) checks them before the new torrent is ready, and its first byte is not a
-    true first byte. Whoever seeds it maps the files back with `paths_on_disk`."""
+    a new info hash: the info dict gains ``source = nonce``, and a single-file torrent the
+    nonce's last 8 characters in its name (`variant_name`). A backend has never seen a
+    variant made with a new nonce, and it stores a single-file variant under a name of its
+    own: with the old name, a backend that still holds an earlier copy's file (a 5 GB film,
+    partly downloaded) checks it before the new torrent is ready, and its first byte is not
+    a true first byte. A multi-file torrent keeps its folder name: targets choose its files
+    by their paths in it. Whoever seeds a variant maps its files back with `paths_on_disk`."""
     if not nonce:
         raise ValueError("a variant needs a non-empty nonce")
     entry = lt.bdecode(torrent_file.read_bytes())
     info = entry[b"info"]
     info[VARIANT_KEY] = nonce.encode()
-    info[b"name"] = variant_name(info[b"name"].decode(), nonce[-8:], single_file=b"files" not in info).encode()
+    if b"files" not in info:
+        info[b"name"] = variant_name(info[b"name"].decode(), nonce[-8:], single_file=True).encode()
     return lt.torrent_info(entry)
 
 
