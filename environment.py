@@ -150,6 +150,14 @@ def _missing_capabilities(world: World, needs: set[str]) -> str | None:
     return "; ".join(reasons) or None
 
 
+def _missing_videos(world: World, needs: set[str]) -> str | None:
+    """Why a `@needs.large-files` scenario cannot run: this swarm was started without the
+    feature-length video (graded "not run": the target is not to blame)."""
+    if "large-files" in needs and not world.library.has("the feature-length video"):
+        return "@needs.large-files: this swarm seeds no feature-length video (it was started with SWARMSPEC_LARGE_VIDEO=0)"
+    return None
+
+
 def before_scenario(context, scenario):
     world: World = context.world
     needs = _needs(scenario.effective_tags)
@@ -169,7 +177,7 @@ def before_scenario(context, scenario):
                   f"{MAX_IDLE_WAIT:g}s (set SWARMSPEC_IDLE_TIMEOUT lower)")
         scenario.skip(reason)
         return
-    reason = _missing_faults(world, needs) or _missing_capabilities(world, needs)
+    reason = _missing_faults(world, needs) or _missing_capabilities(world, needs) or _missing_videos(world, needs)
     if reason:
         scenario.skip(reason)   # behave prints the reason; the scenario counts as skipped
         return

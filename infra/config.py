@@ -54,6 +54,8 @@ class Settings:
     provider: str = "local"
     #: Piece size of the swarm's torrents in bytes (a power of two, at least 16384); the benchmark varies it.
     piece_size: int = 262144
+    #: 1: the swarm also seeds the feature-length video (>= 4.5 GiB, built once into SWARMSPEC_VIDEO_CACHE); 0: not.
+    large_video: int = 1
     #: Optional services to start too, comma-separated (third-party backends: webtorrent, peerflix).
     extra_services: str = ""
     #: Your backend as a process started inside the ecosystem: its command line (-D backend_command).

@@ -129,7 +129,11 @@ def test_every_service_is_a_healthy_labelled_container(eco, client):
         assert list(published) == layout.published_ports(spec), spec.name
         assert all(b["HostIp"] == "127.0.0.1" for bindings in published.values() for b in bindings)
         mounts = {m["Destination"]: m["RW"] for m in attrs["Mounts"]}
-        assert mounts == {layout.CONTAINER_PATHS[w]: w in layout.WRITABLE for w in layout.MOUNTS[spec.name]}, spec.name
+        # and, read-only at its own path, the folder a media link points into (the feature-length video's cache)
+        media = eco.provider.prepared.media_dir
+        linked = layout.linked_media_mounts(media) if "media" in layout.MOUNTS[spec.name] else {}
+        assert mounts == {**{layout.CONTAINER_PATHS[w]: w in layout.WRITABLE for w in layout.MOUNTS[spec.name]},
+                          **{bind["bind"]: False for bind in linked.values()}}, spec.name
         env = dict(e.split("=", 1) for e in attrs["Config"]["Env"])
         assert env["SWARMSPEC_STREAM_TIMEOUT"] == str(STREAM_TIMEOUT)
         assert not {"SWARMSPEC_RUN_DIR", "SWARMSPEC_REPORTS_DIR"} & set(env), "host paths leaked into the container"

@@ -23,6 +23,7 @@ import videos
 from infra.ecosystem import ports
 from infra.ecosystem import services as ecosystem
 from infra.config import Settings
+from infra.swarm.catalog import Catalog
 from infra.ecosystem.endpoints import Endpoints
 from infra.ecosystem import processes
 from infra.ecosystem.local import LocalProvider
@@ -116,7 +117,9 @@ def test_endpoints_name_each_process_and_the_seeder_announces_every_video(eco, m
         assert endpoints.services[name]["pid"] == service.pid > 0, name
     seeder = requests.get(endpoints.seeder + "/health", timeout=5).json()
     assert seeder["status"] == "healthy"
-    assert seeder["seedingTorrents"] == seeder["announced"] == len(manifest.videos)
+    seeded = [e for e in Catalog.load(Path(endpoints.catalog_file)).entries if e.seeded]
+    assert seeder["seedingTorrents"] == seeder["announced"] == len(seeded)
+    assert {e.name for e in seeded} >= {v.name for v in manifest.videos}   # and the feature-length video if on
     assert requests.get(endpoints.backend + "/health", timeout=5).json()["status"] == "healthy"
     assert Path(endpoints.logs_dir, "backend.log").is_file()
 

@@ -166,8 +166,9 @@ def test_a_video_ref_is_the_catalog_entry_plus_label_and_magnet(tmp_path):
     assert ref.positions() == {"size": ref.size, "last": ref.size - 1, "middle": ref.size // 2, "piece": 256}
     assert [r.name for r in library.seeded()] == ["test-small-720p", "test-medium-1080p", "test-large-4k",
                                                   "test-multi-file", "test-matroska-360p", "test-webm-360p",
-                                                  "test-season-pack"]
+                                                  "test-season-pack", "test-feature-length"]
     assert all(r.file_index is None for r in library.seeded())
+    assert library.has("the feature-length video")
     with pytest.raises(KeyError, match="the small video"):
         library["the huge video"]
 
@@ -200,3 +201,14 @@ def test_a_chosen_file_of_a_pack_reads_that_file(tmp_path):
     assert episode.size == len(episode.whole())
     with pytest.raises(KeyError, match="Swarmspec.S01E01.mp4"):
         pack.chosen("test-season-pack/nothing.mkv", "nothing")
+
+
+def test_a_swarm_without_the_feature_length_video_still_has_a_library(tmp_path):
+    """SWARMSPEC_LARGE_VIDEO=0: the optional film is left out; any other missing video is an error."""
+    full = library_over(tmp_path / "media")
+    entries = [full[label] for label in ("the small video", "the medium video", "the large video",
+                                         "the multi-file torrent", "the unseeded torrent")]
+    without = Library(Catalog(entries), tmp_path / "media", None, {e.info_hash: e.magnet for e in entries})
+    assert not without.has("the feature-length video") and without.has("the large video")
+    with pytest.raises(KeyError, match="test-large-4k"):
+        Library(Catalog(entries[:2] + entries[3:]), tmp_path / "media", None, {e.info_hash: e.magnet for e in entries})

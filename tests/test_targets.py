@@ -326,7 +326,7 @@ def test_the_third_party_targets_play_any_magnet_but_have_no_sources():
     for name in ("webtorrent", "webtorrent2", "peerflix"):
         target = make_target(name, URLS, {})
         assert target.capabilities == {"playback", "seeking", "ranges", "concurrency", "performance", "fresh-torrents",
-                                       "file-choice", "subtitle-files"}
+                                       "file-choice", "subtitle-files", "large-files"}
         with pytest.raises(Unimplemented):
             target.stream_url_for("x")
 

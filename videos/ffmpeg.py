@@ -141,16 +141,30 @@ def run_encode(
     on_progress: Callable[[float], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> None:
-    """Encode `recipe` into `output`, reporting the fraction done (0..1) from `-progress pipe:1`.
+    """Encode `recipe` into `output`, reporting the fraction done (0..1) from `-progress pipe:1`."""
+    run_ffmpeg([exe, *encode_args(recipe, output)], f"encoding {recipe.name} into {output}",
+               recipe.duration, timeout, on_progress, cancel)
+
+
+def run_ffmpeg(
+    cmd: list[str],
+    what: str,
+    duration: float,
+    timeout: float,
+    on_progress: Callable[[float], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> None:
+    """Run one ffmpeg command line that has `-progress pipe:1`, reporting the fraction of
+    `duration` seconds done (0..1). A hang past `timeout`, a non-zero exit or `cancel`
+    is an FfmpegError naming `what`, with ffmpeg's stderr tail.
 
     Setting `cancel` kills ffmpeg promptly (Ctrl-C only reaches the main thread, not this one).
     """
-    cmd = [exe, *encode_args(recipe, output)]
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as err:
         try:
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, text=True)
         except OSError as exc:
-            raise FfmpegError(f"cannot start ffmpeg for {recipe.name}: {exc}") from exc
+            raise FfmpegError(f"cannot start ffmpeg {what}: {exc}") from exc
 
         def pump() -> None:
             assert proc.stdout is not None
@@ -158,34 +172,37 @@ def run_encode(
                 match = _OUT_TIME_RE.match(line.strip())
                 if match and on_progress is not None:
                     # out_time_ms is (historically) microseconds as well.
-                    on_progress(min(1.0, int(match.group(1)) / 1e6 / recipe.duration))
+                    on_progress(min(1.0, int(match.group(1)) / 1e6 / duration))
 
-        reader = threading.Thread(target=pump, name=f"ffmpeg-progress-{recipe.name}", daemon=True)
+        reader = threading.Thread(target=pump, name="ffmpeg-progress", daemon=True)
         reader.start()
         deadline = time.monotonic() + timeout
         code: int | None = None
-        while code is None:
-            try:
-                code = proc.wait(timeout=max(0.0, min(0.25, deadline - time.monotonic())))
-            except subprocess.TimeoutExpired:
-                cancelled = cancel is not None and cancel.is_set()
-                if not cancelled and time.monotonic() < deadline:
-                    continue
+        try:
+            while code is None:
+                try:
+                    code = proc.wait(timeout=max(0.0, min(0.25, deadline - time.monotonic())))
+                except subprocess.TimeoutExpired:
+                    cancelled = cancel is not None and cancel.is_set()
+                    if not cancelled and time.monotonic() < deadline:
+                        continue
+                    proc.kill()
+                    proc.wait()
+                    reader.join(timeout=5)
+                    err.seek(0)
+                    how = "was cancelled" if cancelled else f"timed out after {timeout:.0f}s"
+                    raise FfmpegError(f"ffmpeg {how} {what}; stderr tail:\n{stderr_tail(err.read())}") from None
+        except BaseException:
+            if proc.poll() is None:   # Ctrl-C or SIGTERM (SystemExit) in this thread: no ffmpeg outlives us
                 proc.kill()
                 proc.wait()
-                reader.join(timeout=5)
-                err.seek(0)
-                what = "was cancelled" if cancelled else f"timed out after {timeout:.0f}s"
-                raise FfmpegError(
-                    f"ffmpeg {what} encoding {recipe.name}; stderr tail:\n{stderr_tail(err.read())}"
-                ) from None
+            raise
         reader.join(timeout=5)
         err.seek(0)
         stderr = err.read()
     if code != 0:
         raise FfmpegError(
-            f"ffmpeg failed (exit {code}) encoding {recipe.name} into {output}; stderr tail:\n"
-            f"{stderr_tail(stderr)}\ncommand: {' '.join(cmd)}"
+            f"ffmpeg failed (exit {code}) {what}; stderr tail:\n{stderr_tail(stderr)}\ncommand: {' '.join(cmd)}"
         )
     if on_progress is not None:
         on_progress(1.0)

@@ -59,7 +59,11 @@ def first_frame(video: VideoRef) -> Need:
 def frame_at(video: VideoRef, seconds: float, packets: list[Packet] | None = None) -> Need:
     """From the key frame before `seconds` to the frame shown at `seconds`."""
     piece = video.piece_length
-    packets = sorted(packets or video_packets(str(video.main_path)), key=lambda p: p.pts)
+    if packets is None:   # the packets around the seek point first (ffprobe seeks by the index)
+        packets = video_packets(str(video.main_path), (seconds, seconds + 1))
+        if not any(p.key and p.pts <= seconds + 1e-3 for p in packets):
+            packets = video_packets(str(video.main_path))
+    packets = sorted(packets, key=lambda p: p.pts)
     shown = next((p for p in packets if p.pts >= seconds - 1e-3), packets[-1])
     key = max((p for p in packets if p.key and p.pts <= shown.pts), key=lambda p: p.pts)
     span = [p for p in packets if key.pts <= p.pts <= shown.pts]

@@ -27,7 +27,10 @@ FRIENDLY_NAMES = {
     "the Matroska video": "test-matroska-360p",
     "the WebM video": "test-webm-360p",
     "the season pack": "test-season-pack",
+    "the feature-length video": "test-feature-length",
 }
+#: Videos a swarm may be started without (SWARMSPEC_LARGE_VIDEO=0): their scenarios are not run.
+OPTIONAL_NAMES = frozenset({"test-feature-length"})
 #: Files of a multi-file torrent a viewer chooses: label -> (torrent, path as the torrent lists it).
 CHOSEN_FILES = {
     "episode 1 of the season pack": ("test-season-pack", "test-season-pack/Swarmspec.S01E01.mp4"),
@@ -81,6 +84,8 @@ class Library:
         passing it."""
         self.refs: dict[str, VideoRef] = {}
         for label, name in FRIENDLY_NAMES.items():
+            if name in OPTIONAL_NAMES and name not in {e.name for e in catalog.entries}:
+                continue
             entry = catalog.get(name)
             self.refs[label] = VideoRef.of(entry, label, magnets[entry.info_hash], media_dir)
         for label, (name, path) in CHOSEN_FILES.items():
@@ -90,6 +95,10 @@ class Library:
     def of_running(cls, endpoints: Endpoints, client: Client) -> Library:
         """The library of a running ecosystem: its catalog, the videos on this host, the seeder's magnets."""
         return cls(Catalog.load(Path(endpoints.catalog_file)), MEDIA_DIR, None, SwarmControl(endpoints).magnets(client))
+
+    def has(self, label: str) -> bool:
+        """Whether this swarm seeds the video (an optional one may have been left out)."""
+        return label in self.refs
 
     def seeded(self) -> list[VideoRef]:
         """Each seeded torrent once (as a whole, not a file chosen from it)."""

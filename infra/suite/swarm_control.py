@@ -37,6 +37,13 @@ class SwarmControl:
             raise RuntimeError(f"seeder: GET /torrents -> {exchange.status} {exchange.error or ''}")
         return json.loads(exchange.body)
 
+    def uploaded(self, client: Client, info_hash: str) -> int:
+        """The seeder's upload counter for one torrent (payload bytes, libtorrent's all-time upload)."""
+        for torrent in self.torrents(client):
+            if torrent["hash"] == info_hash:
+                return int(torrent["uploaded"])
+        raise KeyError(f"the seeder does not seed {info_hash}")
+
     def magnets(self, client: Client) -> dict[str, str]:
         return {t["hash"]: t["magnetURI"] for t in self.torrents(client)}
 

@@ -70,14 +70,20 @@ def _entry(info: torrents.TorrentInfo, name: str, content_path: str, main_file: 
     )
 
 
+def content_key(video) -> str:
+    """The torrent cache key of a manifest video: its files and their sha256 (a regenerated
+    video gets a new torrent). `videos.feature_length` pre-places its film's torrent under it."""
+    return json.dumps(sorted((f.path, f.sha256) for f in video.files))
+
+
 def build(manifest: Manifest, media_dir: Path, torrent_dir: Path, scratch_dir: Path,
           piece_size: int = torrents.PIECE_SIZE) -> Catalog:
     """Make (or reuse) every torrent for the manifest's videos, plus the unseeded one, with
     pieces of `piece_size` (the suite's 256 KiB unless the benchmark asks for another)."""
     entries = []
     for video in manifest.videos:
-        key = json.dumps(sorted((f.path, f.sha256) for f in video.files))
-        info = torrents.make_torrent(media_dir / video.content_path, torrent_dir, key, piece_size=piece_size)
+        info = torrents.make_torrent(media_dir / video.content_path, torrent_dir, content_key(video),
+                                     piece_size=piece_size)
         entries.append(_entry(info, video.name, video.content_path, video.main_file, video.size, media_dir))
     unseeded = torrents.make_unseeded(scratch_dir, torrent_dir, piece_size=piece_size)
     path = unseeded.files[0]["path"]

@@ -93,13 +93,29 @@ VARIANT_KEY = b"source"
 
 def variant(torrent_file: Path, nonce: str) -> lt.torrent_info:
     """The same torrent (same files, pieces and piece hashes: the same bytes on disk) under
-    a new info hash: the info dict gains ``source = nonce``. A backend has never seen a
-    variant made with a new nonce, so its first byte is a true first byte."""
+    a new info hash: the info dict gains ``source = nonce``, and a single-file torrent the
+    nonce's last 8 characters in its name (`variant_name`). A backend has never seen a
+    variant made with a new nonce, and it stores a single-file variant under a name of its
+    own: with the old name, a backend that still holds an earlier copy's file (a 5 GB film,
+    partly downloaded) checks it before the new torrent is ready, and its first byte is not
+    a true first byte. A multi-file torrent keeps its folder name: targets choose its files
+    by their paths in it. Whoever seeds a variant maps its files back with `paths_on_disk`."""
     if not nonce:
         raise ValueError("a variant needs a non-empty nonce")
     entry = lt.bdecode(torrent_file.read_bytes())
-    entry[b"info"][VARIANT_KEY] = nonce.encode()
+    info = entry[b"info"]
+    info[VARIANT_KEY] = nonce.encode()
+    if b"files" not in info:
+        info[b"name"] = variant_name(info[b"name"].decode(), nonce[-8:], single_file=True).encode()
     return lt.torrent_info(entry)
+
+
+def paths_on_disk(torrent_file: Path) -> dict[int, str]:
+    """Each file of a torrent by index, at its path relative to the save path: what a
+    variant's files are renamed to (`add_torrent_params.renamed_files`) so that they are
+    read where the original's are."""
+    layout = lt.torrent_info(str(torrent_file)).layout()
+    return {index: layout.file_path(index) for index in range(layout.num_files())}
 
 
 def make_unseeded(work_dir: Path, cache_dir: Path, size: int = 3 * 1024 * 1024,

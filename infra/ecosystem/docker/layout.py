@@ -61,7 +61,7 @@ WRITABLE = frozenset({"backend-data"})
 HOST_ONLY_SETTINGS = ("SWARMSPEC_RUN_DIR", "SWARMSPEC_REPORTS_DIR", "SWARMSPEC_HOST", "SWARMSPEC_EXTRA_SERVICES",
                       "SWARMSPEC_BACKEND_COMMAND", "SWARMSPEC_BACKEND_IMAGE", "SWARMSPEC_BACKEND_ENV",
                       "SWARMSPEC_BACKEND_HEALTH", "SWARMSPEC_BACKEND_SERVICE",
-                      "SWARMSPEC_PIECE_SIZE")   # the host makes the torrents
+                      "SWARMSPEC_PIECE_SIZE", "SWARMSPEC_LARGE_VIDEO")   # the host makes the torrents
 #: Settings that are secrets: never in a container's environment, where `docker inspect`
 #: shows them to anyone who may talk to the engine. The backend reads the admin login
 #: from a mounted file instead (`secret_credentials`).
@@ -207,6 +207,18 @@ def volumes(service: str, paths: dict[str, Path]) -> dict[str, dict]:
             for what in MOUNTS[service]}
 
 
+def linked_media_mounts(media_dir: Path) -> dict[str, dict]:
+    """Read-only mounts, each at its own path, of the folders outside `media_dir` that its
+    symlinks point into (the feature-length video lives in a cache outside the checkout and
+    is linked into the media folder): mounted, not copied into an image, and the link
+    resolves inside the container as on the host."""
+    if not media_dir.is_dir():
+        return {}
+    inside = media_dir.resolve()
+    targets = {child.resolve().parent for child in media_dir.iterdir() if child.is_symlink()}
+    return {str(t): {"bind": str(t), "mode": "ro"} for t in sorted(targets) if not t.is_relative_to(inside)}
+
+
 def user_data_dir(settings: Settings, run_id: str, service: str) -> Path:
     """Your backend's state on the host: inside the run's data directory, removed with it."""
     return backend_data_dir(settings, run_id) / f"user-{service}"
@@ -246,7 +258,8 @@ def container_config(spec: ecosystem.ServiceSpec, layout: DockerLayout, settings
         user=container_user(spec.name),
         init=True,
         environment=container_env(settings),
-        volumes=volumes(spec.name, paths),
+        volumes={**volumes(spec.name, paths),
+                 **(linked_media_mounts(paths["media"]) if "media" in MOUNTS[spec.name] else {})},
         ports=port_bindings(spec, host_port, stream_host_port),
         healthcheck=healthcheck(spec),
         stop_signal="SIGTERM",

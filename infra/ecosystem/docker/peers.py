@@ -16,7 +16,8 @@ from pathlib import Path
 from infra.config import Settings
 from infra.ecosystem import clock, ports
 from infra.ecosystem import conditions as cond
-from infra.ecosystem.docker.layout import CONTAINER_PATHS, DockerLayout, container_env, healthcheck, port_bindings
+from infra.ecosystem.docker.layout import (CONTAINER_PATHS, DockerLayout, container_env, healthcheck,
+                                           linked_media_mounts, port_bindings)
 from infra.ecosystem.docker.reaper import LABEL_SERVICE, quietly
 from infra.ecosystem.docker.service import DockerService, ServiceFailed
 from infra.ecosystem.peers import CONTROL_PORT, PeerSpec, peer_command, peer_service_spec
@@ -117,7 +118,8 @@ def start_peer(spec: PeerSpec, client, network, layout: DockerLayout, settings: 
         environment=container_env(settings), cap_add=["NET_ADMIN"], network=layout.network_name,
         volumes={str(spec.torrent.parent.resolve()): {"bind": PEER_PATHS["torrent"], "mode": "ro"},
                  str(work_dir.resolve()): {"bind": PEER_PATHS["work"], "mode": "rw"},
-                 str(media_dir.resolve()): {"bind": CONTAINER_PATHS["media"], "mode": "ro"}},
+                 str(media_dir.resolve()): {"bind": CONTAINER_PATHS["media"], "mode": "ro"},
+                 **linked_media_mounts(media_dir)},
         ports=port_bindings(service_spec, host_port), healthcheck=healthcheck(service_spec), stop_signal="SIGTERM")
     peer = DockerPeer(spec, container, network, host_port, settings, image, work_dir, kind)
     try:

@@ -18,7 +18,7 @@ from infra.suite.library import VideoRef
 #: Every capability a scenario may need (``@needs.<capability>`` in features/).
 ALL_CAPABILITIES = frozenset({
     "playback", "seeking", "ranges", "sources", "auth", "torrents", "metadata", "lifecycle", "concurrency",
-    "performance", "fresh-torrents", "file-choice", "subtitle-files",
+    "performance", "fresh-torrents", "file-choice", "subtitle-files", "large-files",
 })
 
 

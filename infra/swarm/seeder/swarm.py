@@ -65,9 +65,11 @@ class Swarm:
             self.seeds[entry.info_hash] = Seed(entry, handle)
         log.info("seeding %d torrents, listening for peers on port %d", len(self.seeding()), self.session.listen_port())
 
-    def _seed(self, info: lt.torrent_info) -> lt.torrent_handle:
+    def _seed(self, info: lt.torrent_info, renamed: dict[int, str] | None = None) -> lt.torrent_handle:
         params = lt.add_torrent_params()
         params.ti = info
+        if renamed:
+            params.renamed_files = renamed     # a variant's files, read where the original's are
         params.save_path = str(self.media_dir)
         params.trackers = [self.tracker_url]
         # seed_mode: trust the files (they were hashed to make the torrent) and
@@ -103,8 +105,10 @@ class Swarm:
         original = self.find(key)
         if original.handle is None:
             raise ValueError(f"{original.entry.name} is not seeded by anyone: it has no variants")
-        info = torrents.variant(self.torrent_dir / original.entry.torrent_file, f"swarmspec-{uuid.uuid4().hex}")
-        seed = Seed(original.entry, self._seed(info), variant_hash=str(info.info_hashes().v1))
+        torrent_file = self.torrent_dir / original.entry.torrent_file
+        info = torrents.variant(torrent_file, f"swarmspec-{uuid.uuid4().hex}")
+        seed = Seed(original.entry, self._seed(info, torrents.paths_on_disk(torrent_file)),
+                    variant_hash=str(info.info_hashes().v1))
         self.seeds[seed.info_hash] = seed
         log.info("seeding a variant of %s: %s", original.entry.name, seed.info_hash)
         return seed
