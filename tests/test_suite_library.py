@@ -207,7 +207,8 @@ def test_a_swarm_without_the_feature_length_video_still_has_a_library(tmp_path):
     """SWARMSPEC_LARGE_VIDEO=0: the optional film is left out; any other missing video is an error."""
     full = library_over(tmp_path / "media")
     entries = [full[label] for label in ("the small video", "the medium video", "the large video",
-                                         "the multi-file torrent", "the unseeded torrent")]
+                                         "the multi-file torrent", "the unseeded torrent", "the Matroska video",
+                                         "the WebM video", "the season pack")]
     without = Library(Catalog(entries), tmp_path / "media", None, {e.info_hash: e.magnet for e in entries})
     assert not without.has("the feature-length video") and without.has("the large video")
     with pytest.raises(KeyError, match="test-large-4k"):
