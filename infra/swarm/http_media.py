@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 import mimetypes
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -88,6 +89,9 @@ class FileRegion:
             raise ValueError(f"{more} does not follow {self}")
         return FileRegion(self.path, self.offset, self.count + more.count)
 
+
+#: What `_send_file` reads at once where the loop cannot sendfile.
+FILE_CHUNK = 256 * 1024
 
 Reader = Callable[[int, int], AsyncIterator[Union[bytes, FileRegion]]]   # (start, end inclusive) -> chunks
 Segment = Union[bytes, tuple[int, int]]   # framing written as is, or (start, end inclusive) to read
@@ -221,7 +225,7 @@ async def respond(request: web.Request, rep: Representation, decision: ranges.De
             async with contextlib.aclosing(read(*segment)) as chunks:
                 async for chunk in chunks:
                     if isinstance(chunk, FileRegion):
-                        await _send_file(request, files, chunk)
+                        await _send_file(request, response, files, chunk)
                     else:
                         await _write(request, response, chunk)
     except ConnectionError:   # the viewer hung up (a player seeking away): not an error
@@ -234,18 +238,29 @@ async def respond(request: web.Request, rep: Representation, decision: ranges.De
     return response
 
 
-async def _send_file(request: web.Request, files: dict[Path, IO[bytes]], region: FileRegion) -> None:
+async def _send_file(request: web.Request, response: web.StreamResponse, files: dict[Path, IO[bytes]],
+                     region: FileRegion) -> None:
     """The region, sent by the kernel (os.sendfile) after whatever was written before it;
-    asyncio reads and writes it itself where the loop cannot (uvloop, TLS). Counted like
-    `_write`. A file that is shorter than the region is an error, never a short body."""
+    asyncio reads and writes it itself where the socket cannot (TLS), and so does this
+    function where the loop has no sendfile at all (uvloop). Counted like `_write`. A file
+    shorter than the region is an error, never a short body."""
     transport = request.transport
     if transport is None or transport.is_closing():
         raise ConnectionResetError("the viewer hung up")
     handle = files.get(region.path)
     if handle is None:
         handle = files[region.path] = open(region.path, "rb")
-    sent = await asyncio.get_running_loop().sendfile(transport, handle, region.offset, region.count)
-    request[BYTES_SENT] += sent
+    try:
+        sent = await asyncio.get_running_loop().sendfile(transport, handle, region.offset, region.count)
+        request[BYTES_SENT] += sent
+    except NotImplementedError:
+        sent = 0
+        while sent < region.count:
+            data = os.pread(handle.fileno(), min(FILE_CHUNK, region.count - sent), region.offset + sent)
+            if not data:
+                break
+            await _write(request, response, data)
+            sent += len(data)
     if sent != region.count:
         raise IOError(f"{region.path}: {sent} of {region.count} bytes at {region.offset} could be sent")
 
