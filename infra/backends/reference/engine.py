@@ -21,6 +21,7 @@ import libtorrent as lt
 from infra.backends.reference import memory
 from infra.backends.reference.alerts import AlertPump
 from infra.backends.reference.cache import DEFAULT_CAPACITY, PieceCache
+from infra.backends.reference import ondisk
 from infra.backends.reference.ondisk import MainOnDisk
 from infra.backends.reference.reader import PieceReader, StreamTimeout
 from infra.backends.reference.trust import distrust
@@ -168,6 +169,7 @@ class Engine:
             # A folder per torrent: two torrents may hold files of the same name (a variant
             # of a video: the same bytes under a new info hash), and removing one with its
             # files must not delete what the other is streaming.
+            params = ondisk.add_params(params)   # files written to the files, no piece wanted (ondisk.py)
             params.save_path = str(self.save_path(info_hash))
             params.trackers = list(dict.fromkeys(list(params.trackers) + self.trackers))
             params.flags &= ~lt.torrent_flags.auto_managed
@@ -285,6 +287,7 @@ class Engine:
         # request queue and make every seek wait behind it (measured: 1.6 s instead of
         # 0.2 s for a seek on a 2 MB/s swarm).
         piece_len = ti.piece_length()
+        ondisk.unwant_beyond(active.handle, ti)
         active.disk = MainOnDisk(self.save_path(active.info_hash) / file.path, file.index, file.offset, file.size, ti)
         active.metadata.set_result(ti)
         log.info("metadata for %s: %s (%d pieces of %d bytes), main file %s",

@@ -49,6 +49,9 @@ MAX_READ_BYTES = 1024 * 1024
 #: A sequential viewer of a 2 MB/s swarm waits about 0.5 s for a 1 MiB piece, so this
 #: does not fire for it.
 ESCALATE_AFTER = 1.0
+#: A piece read through libtorrent because the file did not hold it yet (libtorrent writes
+#: it just after its hash check) is looked for in the file again this much later, once.
+VERIFY_AFTER = 0.5
 
 
 class StreamTimeout(TimeoutError):
@@ -225,10 +228,7 @@ class PieceReader:
                    if piece not in active.have and active.priorities.get(piece, 0) < prio]
         if changes:
             active.priorities.update(changes)
-            if active.disk is not None and not active.disk.claimed:
-                active.disk.claim(active.handle, active.priorities)   # the first pieces wanted: see ondisk.py
-            else:
-                active.handle.prioritize_pieces(changes)
+            active.handle.prioritize_pieces(changes)
 
     def _fetch(self, active: ActiveTorrent, piece: int, urgent: bool) -> None:
         """Set the bytes of `piece` on their way: read now if libtorrent has the piece;
@@ -310,3 +310,11 @@ class PieceReader:
         self.cache.put(key, data)
         if fut is not None and not fut.done():
             fut.set_result(data)
+        if active.disk is not None and active.disk.whole(key[1]):
+            asyncio.get_running_loop().call_later(VERIFY_AFTER, self._verify_later, active, key[1])
+
+    def _verify_later(self, active: ActiveTorrent, piece: int) -> None:
+        """A piece read through libtorrent because its bytes were not in the file yet:
+        once they are, the file serves it and the memory goes (`VERIFY_AFTER`)."""
+        if active.disk is not None and piece not in active.disk.verified and active.disk.read_verified(piece):
+            self.cache.discard((active.info_hash, piece))
