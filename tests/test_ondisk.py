@@ -12,7 +12,8 @@ from pathlib import Path
 import libtorrent as lt
 import pytest
 
-from infra.backends.reference.engine import Engine, main_file
+from infra.backends.reference import ondisk
+from infra.backends.reference.engine import Engine, main_file, parse_magnet
 from infra.swarm import lt_session, torrents
 from infra.swarm.http_media import FileRegion
 
@@ -113,3 +114,15 @@ def test_bytes_in_the_file_that_do_not_match_the_pieces_hash_are_never_trusted(t
         assert active.disk.read_verified(4) is not None   # its neighbour is untouched
 
     asyncio.run(scenario(tmp_path, video, steps))
+
+
+def test_a_magnet_is_added_with_its_files_written_and_no_piece_wanted():
+    magnet = "magnet:?xt=urn:btih:" + "ab" * 20 + "&dn=clip.mp4&tr=http%3A%2F%2F127.0.0.1%3A9%2Fannounce"
+    parsed = parse_magnet(magnet)
+    params = ondisk.add_params(parsed)
+    assert str(params.info_hashes.v1) == "ab" * 20
+    assert params.name == "clip.mp4"
+    assert params.trackers == ["http://127.0.0.1:9/announce"]
+    assert params.flags == parsed.flags
+    assert params.file_priorities == [ondisk.FILE_PRIORITY] * ondisk.MAX_FILES
+    assert params.piece_priorities == [0] * ondisk.MAX_PIECES

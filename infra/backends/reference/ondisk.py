@@ -1,6 +1,6 @@
 """Serving verified pieces of the main file straight from the file libtorrent wrote.
 
-Measured (python -m infra.measure.bench --only crowd; README "what each change bought"):
+Measured (`python -m infra.measure.bench --crowd ROUNDS`; README, "what each change bought"):
 a piece read through libtorrent (`read_piece`) costs a disk-thread hop, an alert through
 the event loop and three copies (libtorrent's buffer, the binding's, the Python bytes),
 and the reads of fifty viewers queue behind each other (`reader.MAX_READ_BYTES`). A piece
@@ -40,25 +40,28 @@ from infra.swarm.http_media import FileRegion
 
 #: Files of a torrent written to the files themselves (any beyond: to the part file, and
 #: read through libtorrent). The priority is the lowest: the piece priorities decide.
-MAX_FILES = 4096
+MAX_FILES = 1024
 FILE_PRIORITY = 1
-#: Pieces set unwanted in the add itself. libtorrent's binding converts a priority list
-#: element by element (65536 pieces: 21 ms); given as resume data, one bencoded string
-#: (0.7 ms for 65536, 380 ms for libtorrent's limit of 2**21). A torrent with more pieces
-#: has the rest set unwanted on its metadata (`unwant_beyond`), a moment later.
-MAX_PIECES = 1 << 17
-_NO_PIECES = b"\0" * MAX_PIECES
-_FILES_WRITTEN = [FILE_PRIORITY] * MAX_FILES
+#: Pieces set unwanted in the add itself (16 GiB of 256 KiB pieces, 64 GiB of 1 MiB ones).
+#: A torrent with more has the rest set unwanted on its metadata (`unwant_beyond`).
+MAX_PIECES = 1 << 16
+#: The two entries in bencoding, made once. libtorrent's binding converts a priority list
+#: element by element (65536 pieces: 21 ms per torrent), and `lt.bencode` of the same
+#: entries took 3-12 ms; appended to the magnet's own resume data, they cost a copy.
+_ENTRIES = (b"13:file_priorityl" + b"i%de" % FILE_PRIORITY * MAX_FILES + b"e"
+            + b"14:piece_priority%d:" % MAX_PIECES + b"\0" * MAX_PIECES)
 
 
 def add_params(params: lt.add_torrent_params) -> lt.add_torrent_params:
     """`params` (a parsed magnet) with every file written to the file itself and every
     piece unwanted until a viewer asks, as resume data libtorrent applies with the
-    metadata (see the module's docstring)."""
+    metadata (see the module's docstring). libtorrent's decoder takes a dictionary's
+    keys in any order, so the entries go at its end."""
     data = lt.write_resume_data(params)
-    data[b"piece_priority"] = _NO_PIECES
-    data[b"file_priority"] = _FILES_WRITTEN
-    out = lt.read_resume_data(lt.bencode(data))
+    data.pop(b"file_priority", None)
+    data.pop(b"piece_priority", None)
+    encoded = lt.bencode(data)
+    out = lt.read_resume_data(encoded[:-1] + _ENTRIES + b"e")
     out.flags = params.flags
     return out
 
