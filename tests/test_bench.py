@@ -118,3 +118,22 @@ def test_the_soak_is_flat_when_the_memory_levels_off_and_growing_when_it_climbs(
     climbing = [(t, 60.0 + t / 30) for t in range(0, 720, 5)]                 # +2 MiB a minute
     growing = soak.verdict(climbing, served=10**9, peak=90.0, minutes=12)
     assert not growing["flat"] and growing["growthMiB"] > soak.FLAT_MIB
+
+
+def test_crowd_mode_takes_ratios_round_by_round_against_the_file_server():
+    from infra.measure.bench import crowd
+
+    assert crowd.percentile([0.3, 0.1, 0.2, 0.5, 0.4], 0.95) == 0.5
+    assert crowd.percentile([0.3, 0.1, 0.2, 0.5, 0.4], 0.5) == 0.3
+    samples = {
+        "file server": crowd.Samples(p50=[0.1, 0.2, 0.4], p95=[0.2, 0.4, 0.8], cpu=[0.1, 0.1, 0.1]),
+        "reference": crowd.Samples(p50=[0.1, 0.1, 0.1], p95=[0.3, 0.4, 0.4], cpu=[0.05, 0.06, 0.07]),
+    }
+    figures = crowd.summary(samples, "file server")
+    assert figures["file server"]["p95Ratio"] == 1.0
+    # ratios per round: 1.5, 1.0, 0.5 -> median 1.0 (not 0.4 / 0.4, the ratio of the medians)
+    assert figures["reference"]["p95Ratio"] == 1.0
+    assert figures["reference"]["p95Ms"] == 400.0
+    assert figures["reference"]["cpuMsPerCrowd"] == 60.0
+    table = crowd.text(figures, "file server", 50, 262144, "header")
+    assert "| reference | 100 ms | 400 ms | 1.00x" in table

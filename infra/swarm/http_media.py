@@ -17,16 +17,19 @@ length, no Content-Range).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
 import json
 import mimetypes
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
-from typing import AsyncIterator, Callable, Union
+from pathlib import Path
+from typing import IO, AsyncIterator, Callable, Union
 
 from aiohttp import web
 
@@ -81,7 +84,28 @@ class Representation:
 
 Answer = Union[ranges.Decision, preconditions.NotModified, preconditions.PreconditionFailed]
 """How a GET or HEAD is answered: a range decision, or a precondition's 304 or 412."""
-Reader = Callable[[int, int], AsyncIterator[bytes]]   # (start, end inclusive) -> chunks
+
+
+@dataclass(frozen=True)
+class FileRegion:
+    """Bytes a reader knows to be in a file: `respond` has the kernel send them
+    (`loop.sendfile`), no copy through Python. A reader yields these or bytes."""
+
+    path: Path
+    offset: int
+    count: int
+
+    def extended(self, more: "FileRegion") -> "FileRegion":
+        """This region and `more`, which must follow it in the same file."""
+        if more.path != self.path or more.offset != self.offset + self.count:
+            raise ValueError(f"{more} does not follow {self}")
+        return FileRegion(self.path, self.offset, self.count + more.count)
+
+
+#: What `_send_file` reads at once where the loop cannot sendfile.
+FILE_CHUNK = 256 * 1024
+
+Reader = Callable[[int, int], AsyncIterator[Union[bytes, FileRegion]]]   # (start, end inclusive) -> chunks
 Segment = Union[bytes, tuple[int, int]]   # framing written as is, or (start, end inclusive) to read
 
 _BOUNDARY_KEY = secrets.token_bytes(32)
@@ -225,6 +249,7 @@ async def respond(request: web.Request, rep: Representation, decision: Answer,
     if request.method == "HEAD":
         return response
     request[BYTES_SENT] = 0
+    files: dict[Path, IO[bytes]] = {}   # opened once per answer, for its FileRegions
     try:
         for segment in _body(rep, decision)[1]:
             if isinstance(segment, bytes):
@@ -233,12 +258,45 @@ async def respond(request: web.Request, rep: Representation, decision: Answer,
             # aclosing: a viewer who disconnects mid-body ends the reader now, not at GC time.
             async with contextlib.aclosing(read(*segment)) as chunks:
                 async for chunk in chunks:
-                    await _write(request, response, chunk)
+                    if isinstance(chunk, FileRegion):
+                        await _send_file(request, response, files, chunk)
+                    else:
+                        await _write(request, response, chunk)
     except ConnectionError:   # the viewer hung up (a player seeking away): not an error
         request[CLIENT_LEFT] = True
         return response
+    finally:
+        for handle in files.values():
+            handle.close()
     await response.write_eof()
     return response
+
+
+async def _send_file(request: web.Request, response: web.StreamResponse, files: dict[Path, IO[bytes]],
+                     region: FileRegion) -> None:
+    """The region, sent by the kernel (os.sendfile) after whatever was written before it;
+    asyncio reads and writes it itself where the socket cannot (TLS), and so does this
+    function where the loop has no sendfile at all (uvloop). Counted like `_write`. A file
+    shorter than the region is an error, never a short body."""
+    transport = request.transport
+    if transport is None or transport.is_closing():
+        raise ConnectionResetError("the viewer hung up")
+    handle = files.get(region.path)
+    if handle is None:
+        handle = files[region.path] = open(region.path, "rb")
+    try:
+        sent = await asyncio.get_running_loop().sendfile(transport, handle, region.offset, region.count)
+        request[BYTES_SENT] += sent
+    except NotImplementedError:
+        sent = 0
+        while sent < region.count:
+            data = os.pread(handle.fileno(), min(FILE_CHUNK, region.count - sent), region.offset + sent)
+            if not data:
+                break
+            await _write(request, response, data)
+            sent += len(data)
+    if sent != region.count:
+        raise IOError(f"{region.path}: {sent} of {region.count} bytes at {region.offset} could be sent")
 
 
 async def _write(request: web.Request, response: web.StreamResponse, data: bytes) -> None:

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 import libtorrent as lt
 
+from infra.backends.reference.ondisk import MainOnDisk
+
 
 @dataclass(frozen=True)
 class MainFile:
@@ -30,6 +32,8 @@ class ActiveTorrent:
     have: set[int] = field(default_factory=set)  # pieces that passed their hash check
     priorities: dict[int, int] = field(default_factory=dict)   # what was asked of libtorrent, per piece
     index_wanted: bool = False                   # the container's head and tail pieces were asked for
+    disk: MainOnDisk | None = None               # the main file in libtorrent's storage (ondisk.py)
+    peers_checking: bool = False                 # Engine._check_peers in flight
 
     @property
     def name(self) -> str:

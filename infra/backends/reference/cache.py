@@ -45,6 +45,11 @@ class PieceCache:
             _, old = self._items.popitem(last=False)
             self.size -= len(old)
 
+    def discard(self, key: tuple[str, int]) -> None:
+        data = self._items.pop(key, None)
+        if data is not None:
+            self.size -= len(data)
+
     def drop_torrent(self, info_hash: str) -> None:
         for key in [k for k in self._items if k[0] == info_hash]:
             self.size -= len(self._items.pop(key))

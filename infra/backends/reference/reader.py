@@ -6,8 +6,12 @@ if it is still missing after a second (see `_fetch`). The pieces ahead of the vi
 (`readahead.Window`) are wanted with priorities falling with distance; the near ones are read as soon as their
 `piece_finished_alert` arrives, so their bytes wait in memory when the viewer gets there,
 the far ones are only downloaded.
-A piece is read once (`read_piece`; the binding hands over a copy as Python bytes) and
-sent in slices of that one buffer (memoryview, no copy per viewer or per range).
+A piece of the main file is read from the file libtorrent wrote and checked against its
+hash once (`ondisk.MainOnDisk`); from then on every viewer's bytes of it go from the file
+to the socket by the kernel (`FileRegion`, sendfile). Any other piece, or one whose bytes
+are not in the file yet, is read through libtorrent (`read_piece`; the binding hands over
+a copy as Python bytes) and sent in slices of that one buffer (memoryview, no copy per
+viewer or per range).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import TYPE_CHECKING, AsyncIterator, Iterable
 import libtorrent as lt
 
 from infra.ecosystem import clock as clocks
+from infra.swarm.http_media import FileRegion
 from infra.backends.reference.cache import PieceCache
 from infra.backends.reference.patience import arrival
 from infra.backends.reference.readahead import LOWEST, URGENT, Window, ahead_priority
@@ -44,6 +49,9 @@ MAX_READ_BYTES = 1024 * 1024
 #: A sequential viewer of a 2 MB/s swarm waits about 0.5 s for a 1 MiB piece, so this
 #: does not fire for it.
 ESCALATE_AFTER = 1.0
+#: A piece read through libtorrent because the file did not hold it yet (libtorrent writes
+#: it just after its hash check) is looked for in the file again this much later, once.
+VERIFY_AFTER = 0.5
 
 
 class StreamTimeout(TimeoutError):
@@ -65,8 +73,9 @@ class PieceReader:
     # -- what viewers call ------------------------------------------------------------
 
     async def read(self, active: ActiveTorrent, file: MainFile, start: int, end: int,
-                   first_timeout: float, timeout: float) -> AsyncIterator[memoryview]:
-        """Bytes start..end (inclusive) of `file`, in order, in slices of at most CHUNK.
+                   first_timeout: float, timeout: float) -> AsyncIterator[memoryview | FileRegion]:
+        """Bytes start..end (inclusive) of `file`, in order: a piece verified in the file
+        as one region of it, any other in slices of at most CHUNK.
 
         The first piece must arrive within `first_timeout`; every later one within
         `timeout`; otherwise StreamTimeout."""
@@ -74,17 +83,32 @@ class PieceReader:
         abs_start, abs_end = file.offset + start, file.offset + end
         first, last = abs_start // piece_len, abs_end // piece_len
         window = Window(piece_len)
+        region: FileRegion | None = None   # verified pieces in a row: one region, one sendfile
         for piece in range(first, last + 1):
-            data = await self.piece(active, piece, first_timeout if piece == first else timeout,
-                                    ahead=(window.ahead(piece, last), window))
+            ahead = (window.ahead(piece, last), window)
+            if self._on_disk(active, piece):
+                self._ahead(active, piece, *ahead)
+                data, size = None, active.info.piece_size(piece)
+            else:
+                if region is not None:
+                    yield region
+                    region = None
+                data = await self.piece(active, piece, first_timeout if piece == first else timeout, ahead=ahead)
+                size = len(data)
             active.last_access = clocks.monotonic()
             piece_start = piece * piece_len
             lo = max(abs_start, piece_start) - piece_start
-            hi = min(abs_end, piece_start + len(data) - 1) - piece_start + 1
-            view = memoryview(data)
-            for at in range(lo, hi, CHUNK):
-                yield view[at:min(hi, at + CHUNK)]
+            hi = min(abs_end, piece_start + size - 1) - piece_start + 1
+            if data is None:
+                more = active.disk.region(piece, lo, hi)
+                region = more if region is None else region.extended(more)
+            else:
+                view = memoryview(data)
+                for at in range(lo, hi, CHUNK):
+                    yield view[at:min(hi, at + CHUNK)]
             window.consumed += hi - lo
+        if region is not None:
+            yield region
 
     async def first_piece_ready(self, active: ActiveTorrent, file: MainFile, start: int, end: int,
                                 timeout: float) -> None:
@@ -93,8 +117,17 @@ class PieceReader:
         piece_len = active.info.piece_length()
         piece, last = (file.offset + start) // piece_len, (file.offset + max(start, end)) // piece_len
         window = Window(piece_len)
-        await self.piece(active, piece, timeout, ahead=(window.ahead(piece, last), window),
-                         index=self._container_index(active, file))
+        ahead, index = (window.ahead(piece, last), window), self._container_index(active, file)
+        if self._on_disk(active, piece):
+            self._ahead(active, piece, *ahead)
+            self._raise(active, {p: LOWEST for p in index})
+            return
+        await self.piece(active, piece, timeout, ahead=ahead, index=index)
+
+    @staticmethod
+    def _on_disk(active: ActiveTorrent, piece: int) -> bool:
+        """Whether `piece` is verified in the main file (sent from there, never awaited)."""
+        return active.disk is not None and piece in active.disk.verified
 
     async def piece(self, active: ActiveTorrent, piece: int, timeout: float,
                     ahead: tuple[range, Window] | None = None, index: Iterable[int] = ()) -> bytes:
@@ -183,7 +216,7 @@ class PieceReader:
         wanted = {ahead: ahead_priority(ahead - piece) for ahead in window.changed(piece, pieces)}
         for ahead in pieces[:window.near_count()]:
             key = (active.info_hash, ahead)
-            if key not in self.cache:
+            if key not in self.cache and not self._on_disk(active, ahead):
                 self._future(key)
                 if ahead in active.have:
                     self._fetch(active, ahead, urgent=False)
@@ -214,10 +247,24 @@ class PieceReader:
         if key in self._reading:
             return
         if piece in active.have:
-            self._reading.add(key)
-            self._read(active, piece)
+            if not self._read_file(active, piece):
+                self._reading.add(key)
+                self._read(active, piece)
         elif urgent:
             self._raise(active, {piece: URGENT})
+
+    def _read_file(self, active: ActiveTorrent, piece: int) -> bool:
+        """Read `piece` from the main file and hand it to whoever waits for it, if its
+        hash says the file holds it (`ondisk.MainOnDisk.read_verified`). Not cached:
+        the next viewer of the piece gets it from the file (`read`)."""
+        data = active.disk.read_verified(piece) if active.disk is not None else None
+        if data is None:
+            return False
+        fut = self._pending.pop((active.info_hash, piece), None)
+        self._retries.pop((active.info_hash, piece), None)
+        if fut is not None and not fut.done():
+            fut.set_result(data)
+        return True
 
     def _read(self, active: ActiveTorrent, piece: int) -> None:
         if self._disk_reads and len(self._disk_reads) >= MAX_READ_BYTES // active.info.piece_length():
@@ -263,3 +310,11 @@ class PieceReader:
         self.cache.put(key, data)
         if fut is not None and not fut.done():
             fut.set_result(data)
+        if active.disk is not None and active.disk.whole(key[1]):
+            asyncio.get_running_loop().call_later(VERIFY_AFTER, self._verify_later, active, key[1])
+
+    def _verify_later(self, active: ActiveTorrent, piece: int) -> None:
+        """A piece read through libtorrent because its bytes were not in the file yet:
+        once they are, the file serves it and the memory goes (`VERIFY_AFTER`)."""
+        if active.disk is not None and piece not in active.disk.verified and active.disk.read_verified(piece):
+            self.cache.discard((active.info_hash, piece))

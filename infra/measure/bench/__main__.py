@@ -1,9 +1,11 @@
 """python -m infra.measure.bench [--trials 3] [--viewers 50] [--rate 2000000] [--piece-sizes 262144,1048576]
                          [--servers webtorrent,peerflix,reference] [--out reports/bench]
 python -m infra.measure.bench --soak MINUTES
+python -m infra.measure.bench --crowd ROUNDS [--viewers 50] [--piece-sizes 262144] [--servers reference]
 
 Prints the side-by-side table and the reference backend's targets, writes
-<out>/compare.json and <out>/compare.png (or soak.json and soak.png).
+<out>/compare.json and <out>/compare.png (or soak.json and soak.png; or, with --crowd,
+the crowd figure alone over many rounds and crowd.json: see bench/crowd.py).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import signal
 import sys
 from pathlib import Path
 
-from infra.measure.bench import contenders, report, runner, soak
+from infra.measure.bench import contenders, crowd, report, runner, soak
 from infra.config import Settings
 from infra.ecosystem import clock
 
@@ -48,9 +50,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
                         help="servers besides the file server (default webtorrent,peerflix,reference)")
     parser.add_argument("--out", type=Path, default=runner.default_reports_dir(), help="where JSON and PNG go")
     parser.add_argument("--soak", type=float, metavar="MINUTES", help="run the memory soak instead")
+    parser.add_argument("--crowd", type=int, metavar="ROUNDS",
+                        help="only the crowd, ROUNDS times per server, side by side (first piece size only)")
     args = parser.parse_args(argv)
     if args.trials < 1 or args.viewers < 2:
         parser.error("--trials must be at least 1 and --viewers at least 2")
+    if args.crowd is not None and args.crowd < 1:
+        parser.error("--crowd takes at least 1 round")
     return args
 
 
@@ -76,6 +82,8 @@ def main(argv: list[str]) -> int:
                   f"{result['servedBytes'] / 1e9:.2f} GB served; {args.out / 'soak.png'}")
             return 0
         servers = tuple(s.strip() for s in args.servers.split(",") if s.strip())
+        if args.crowd is not None:
+            return crowd_only(args, servers, base)
         rates = (0, args.rate) if args.rate else (0,)
         plan = runner.Plan(args.piece_sizes, rates, args.trials, args.viewers,
                            tuple(contenders.all_contenders(servers)))
@@ -96,6 +104,25 @@ def main(argv: list[str]) -> int:
     except (KeyboardInterrupt, Interrupted) as exc:
         print(f"[bench] interrupted ({exc or 'Ctrl-C'}); services stopped. Logs: {logs}", file=sys.stderr)
         return 130
+
+
+def crowd_only(args: argparse.Namespace, servers: tuple[str, ...], base: Settings) -> int:
+    """--crowd: print the crowd table, write <out>/crowd.json."""
+    chosen = contenders.all_contenders(servers)
+    before = machine()
+    started = clock.monotonic()
+    samples = crowd.run(chosen, args.crowd, args.viewers, args.piece_sizes[0], base, args.out)
+    after = machine()
+    figures = crowd.summary(samples, chosen[0].label)
+    info = {"machineBefore": before, "machineAfter": after, "rounds": args.crowd, "viewers": args.viewers,
+            "pieceSize": args.piece_sizes[0], "wallSeconds": round(clock.monotonic() - started, 1)}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "crowd.json").write_text(json.dumps({**info, "servers": figures}, indent=1))
+    header = (f"## swarmspec crowd benchmark: {args.crowd} rounds, load average {before['loadAverage']} before, "
+              f"{after['loadAverage']} after, {info['wallSeconds']:.0f} s; {os.cpu_count()} CPUs\n"
+              f"Figures: {args.out / 'crowd.json'}")
+    print(crowd.text(figures, chosen[0].label, args.viewers, args.piece_sizes[0], header))
+    return 0
 
 
 if __name__ == "__main__":
