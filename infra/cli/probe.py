@@ -6,7 +6,10 @@ the written target can say where every line came from. The shapes tried are the 
 torrent-streaming backends are known to have: the reference API (`/api/sources`,
 bearer tokens), a WebTorrent-style control API (`POST /streams {"magnetUri"}` answering a
 `streamUrl`, as the bundled wrappers expose it), a plain magnet-to-URL endpoint, a file
-server by video name, and logins with JSON or form bodies, tokens or cookies.
+server by video name, and logins with JSON or form bodies, tokens or cookies. How a viewer
+chooses one file of a multi-file torrent is read where the backend shows it (a control
+answer's `files[]` beside its `serverUrl`, see file_urls.py; the reference API's `?file=`; a
+file server's paths) and kept only once a chosen file played.
 """
 
 from __future__ import annotations
