@@ -1,8 +1,9 @@
 """`swarmspec init URL`: probe a running backend and write a target TOML skeleton.
 
 The file states what the probes found (each flow with the route that answered) and
-claims only the capabilities whose flows were found; what could not be found is a
-`TODO` comment saying what was tried. No secret is written: the login sends
+claims only the capabilities whose flows were found (file-choice and subtitle-files only
+with a `file_url` seen to play); what could not be found is a `TODO` comment saying what
+was tried. One exception, said in the file: large-files, which no probe can show. No secret is written: the login sends
 `{credentials.email}` and `{credentials.password}` (SWARMSPEC_ADMIN_EMAIL/PASSWORD or the
 ecosystem's credentials file), and a `--token` is sent as `{credentials.password}`.
 The file is loaded with the suite's own loader before it is written, so it is valid.
