@@ -71,6 +71,9 @@ def team_repository(root: Path) -> Path:
                                                                  "README.md"))
     for name in ("swarmspec-target.toml", "swarmspec.env"):
         shutil.copy(RECIPES / "example" / name, repo / name)
+    # the wrapper's engine imports the shared control API from ../node_control, where the checkout
+    # and the installed cache keep it beside the backend: the team's copy gets it there too
+    shutil.copytree(WRAPPER.parent / "node_control", root / "node_control")
     return repo
 
 
