@@ -71,6 +71,9 @@ def team_repository(root: Path) -> Path:
                                                                  "README.md"))
     for name in ("swarmspec-target.toml", "swarmspec.env"):
         shutil.copy(RECIPES / "example" / name, repo / name)
+    # the wrapper's engine imports the shared control API from ../node_control, where the checkout
+    # and the installed cache keep it beside the backend: the team's copy gets it there too
+    shutil.copytree(WRAPPER.parent / "node_control", root / "node_control")
     return repo
 
 
@@ -201,3 +204,19 @@ def test_the_wheel_ships_the_suite_and_nothing_generated(wheel):
     generated = [n for n in names if "node_modules" in n or "/media/" in n or n.endswith(("manifest.json", ".mp4"))]
     assert not generated, generated[:5]
     assert len({n for n in names if n.startswith("swarmspec_suite/steps/")}) == len(list((PROJECT_ROOT / "steps").glob("*.py")))
+
+
+def test_the_wheel_ships_every_tracked_file_the_suite_runs_from(wheel):
+    """A backend's new kind of file (control.cjs, engine.mjs) must not be left out by the
+    package-data globs: everything git tracks under infra/, videos/ and the behave tree is in
+    the wheel, under the name `infra.cli.home` reads it by."""
+    import zipfile
+
+    names = set(zipfile.ZipFile(wheel).namelist())
+    tracked = subprocess.run(["git", "ls-files", "infra", "videos", "features", "steps", "environment.py",
+                              "requirements.txt"], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True, check=True,
+                             timeout=30).stdout.split()
+    assert len(tracked) > 200, f"git ls-files found only {len(tracked)} files: is {PROJECT_ROOT} a checkout?"
+    in_wheel = {path: path if path.startswith(("infra/", "videos/")) else f"swarmspec_suite/{path}" for path in tracked}
+    missing = sorted(path for path, name in in_wheel.items() if name not in names)
+    assert not missing, f"{len(missing)} tracked files are not in {wheel.name} (pyproject's package-data): {missing}"

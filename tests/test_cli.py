@@ -13,8 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from infra import PROJECT_ROOT
-from infra.cli import doctor, main
-from infra.cli.check import SMOKE, verdicts
+from infra.cli import doctor, file_urls, main
+from infra.cli.check import NOT_SMOKED, SMOKE, verdicts
 from infra.cli.home import Home, HomeError, is_checkout
 from infra.cli.probe import Findings, Login, Prober
 from infra.cli.run import RunRequest, behave_argv, default_target, in_directory, shipped_feature
@@ -89,10 +89,23 @@ def test_capacity_says_when_this_version_lacks_it(monkeypatch, capsys):
     assert "not in this version" in capsys.readouterr().err
 
 
+#: What the probes saw of each bundled backend's file choice (tests/test_init_targets.py sees it for real).
+FILE_URLS = {"reference": ("{base}/api/stream/{key}?file={file_index}", {}),
+             "webtorrent": ("{serverUrl}/webtorrent/{info_hash}/{file_path_url}", {"serverUrl": "json:/serverUrl"}),
+             "webtorrent2": ("{serverUrl}/webtorrent/{info_hash}/{file_path_url}", {"serverUrl": "json:/serverUrl"}),
+             "peerflix": ("{serverUrl}/{file_index}", {"serverUrl": "json:/serverUrl"}),
+             "range-server": ("{base}/files/{file_path_url}", {})}
+
+
 @pytest.mark.parametrize("shape,shipped", [("reference", "reference"), ("control", "webtorrent"),
-                                           ("control", "peerflix"), ("by-name", "range-server")])
+                                           ("control", "webtorrent2"), ("control", "peerflix"),
+                                           ("by-name", "range-server")])
 def test_a_skeleton_of_each_bundled_shape_loads_and_claims_what_the_shipped_file_does(tmp_path, shape, shipped):
+    """With the file choice seen, the skeleton claims what the shipped file does: file-choice and
+    subtitle-files from its file_url, and large-files, which no probe can see (it needs a torrent
+    past 4.5 GiB) and init claims for every stream flow found, so large_files.feature grades it."""
     found = Findings("http://127.0.0.1:1", health="/health", shape=shape, verified_stream=True)
+    found.file_url, found.file_captures = FILE_URLS[shipped]
     if shape == "reference":
         found.login = Login("/api/auth/login", "json", "email", "/token", "/expiresIn", [])
         found.operations = {"create_source": "/api/sources", "get_source": "/api/sources/{id}",
@@ -105,8 +118,44 @@ def test_a_skeleton_of_each_bundled_shape_loads_and_claims_what_the_shipped_file
         found.stream_path = "/videos/"
     path = tmp_path / "t.toml"
     path.write_text(render(found, "probe", found.base))
+    spec, theirs = declarative.load(path), declarative.load(SHIPPED[shipped])
+    assert set(spec.capabilities) == set(theirs.capabilities)
+    assert spec.stream.file_url == theirs.stream.file_url
+    assert "large-files: no probe can show it" in path.read_text()
+
+
+def test_without_a_file_choice_seen_the_skeleton_claims_none(tmp_path):
+    found = Findings("http://127.0.0.1:1", shape="control", stream_path="/streams", stream_capture="json:/streamUrl",
+                     verified_stream=True)
+    text = render(found, "probe", found.base)
+    path = tmp_path / "t.toml"
+    path.write_text(text)
     spec = declarative.load(path)
-    assert set(spec.capabilities) == set(declarative.load(SHIPPED[shipped]).capabilities)
+    assert not {"file-choice", "subtitle-files"} & set(spec.capabilities) and "large-files" in spec.capabilities
+    assert spec.stream.file_url is None and "TODO: file_url" in text
+
+
+WEBTORRENT_ANSWER = {
+    "infoHash": "ab" * 20, "serverUrl": "http://127.0.0.1:9",
+    "files": [{"index": 0, "path": "pack/a video.mp4", "streamUrl": f"http://127.0.0.1:9/webtorrent/{'ab' * 20}/pack/a%20video.mp4"},
+              {"index": 1, "path": "pack/a video.srt", "streamUrl": f"http://127.0.0.1:9/webtorrent/{'ab' * 20}/pack/a%20video.srt"}]}
+PEERFLIX_ANSWER = {"infoHash": "ab" * 20, "serverUrl": "http://127.0.0.1:9",
+                   "files": [{"index": 0, "path": "pack/x.mp4", "streamUrl": "http://127.0.0.1:9/0"},
+                             {"index": 1, "path": "pack/x.srt", "streamUrl": "http://127.0.0.1:9/1"}]}
+
+
+@pytest.mark.parametrize("answer,template", [(WEBTORRENT_ANSWER, "/webtorrent/{info_hash}/{file_path_url}"),
+                                             (PEERFLIX_ANSWER, "/{file_index}")])
+def test_a_control_answers_files_show_how_it_names_a_file(answer, template):
+    files = file_urls.listed_files(answer)
+    assert file_urls.file_template(answer["serverUrl"], answer["infoHash"], files) == template
+
+
+def test_files_that_no_one_template_names_give_none():
+    answer = {**PEERFLIX_ANSWER, "files": [PEERFLIX_ANSWER["files"][0],
+                                           {"index": 1, "path": "pack/x.srt", "streamUrl": "http://127.0.0.1:9/sub/x.srt"}]}
+    assert file_urls.file_template(answer["serverUrl"], answer["infoHash"], file_urls.listed_files(answer)) is None
+    assert file_urls.file_template("http://elsewhere", "", file_urls.listed_files(PEERFLIX_ANSWER)) is None
 
 
 def test_nothing_found_is_a_loadable_skeleton_with_todos(tmp_path):
@@ -181,6 +230,7 @@ def test_init_finds_a_form_login_with_cookies_and_a_magnet_to_url_redirect(odd_s
     path.write_text(render(found, "odd", odd_server))
     spec = declarative.load(path)
     assert "playback" in spec.capabilities and "auth" not in spec.capabilities
+    assert "file-choice" not in spec.capabilities and spec.stream.file_url is None   # no files[] to learn it from
     text = path.read_text()
     assert 'credentials = "cookie"' in text and "form = { username" in text and "pw" not in text.replace("password", "")
 
@@ -199,7 +249,9 @@ def test_check_target_verdicts_come_from_the_grades():
                                          "Expected: bytes equal to the file")
     assert rows["concurrency"][0] == "not checked"
     assert rows["auth"] == ("not implemented", "the target file does not claim it")
-    assert set(rows) == set(ALL_CAPABILITIES) and set(SMOKE) == set(ALL_CAPABILITIES)
+    assert set(rows) == set(ALL_CAPABILITIES) and set(SMOKE) | set(NOT_SMOKED) == set(ALL_CAPABILITIES)
+    claimed_large = {c: (v, why) for c, v, why in verdicts({"large-files"}, grades)}
+    assert claimed_large["large-files"] == ("not checked", NOT_SMOKED["large-files"])
 
 
 def test_every_smoke_scenario_exists_in_its_feature():

@@ -30,6 +30,8 @@ examples:
   swarmspec init http://127.0.0.1:8080 --user admin@example.com --password secret -o my.toml
   swarmspec check-target my.toml                     per capability: implemented or not, and why
   swarmspec matrix                                   every bundled target graded: reports/matrix/
+  swarmspec matrix --shard 1/2 --out reports/matrix-1    one CI job's share of the rows (--balance-from HISTORY)
+  swarmspec matrix merge reports/matrix-1 reports/matrix-2   the shards as one matrix, Allure report and history record
   swarmspec matrix report --runs reports/matrix/runs --out reports/matrix   the matrix of runs made with --reports
   swarmspec up  /  swarmspec status  /  swarmspec down
   swarmspec bench --trials 1 --servers reference
@@ -47,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         home = Home.find()
-        return COMMANDS[args.command](home, args, [a for a in rest if a != "--"] if args.command != "run" else rest)
+        keep_separator = args.command in ("run", "matrix")      # matrix: `-- behave args`, as run-matrix.sh reads them
+        return COMMANDS[args.command](home, args, rest if keep_separator else [a for a in rest if a != "--"])
     except HomeError as exc:
         print(f"swarmspec: {exc}", file=sys.stderr)
         return 2
@@ -72,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--endpoints", help="attach to a swarm started by `swarmspec up` (its endpoints.json)")
     run.add_argument("--reports", help="where the reports go (default ./reports)")
     run.add_argument("--tags", action="append", default=[], help="behave tag expression (repeatable)")
-    sub.add_parser("matrix", help="grade every bundled target (checkout: infra/run-matrix.sh's options)")
+    sub.add_parser("matrix", help="grade every bundled target; --shard i/n, merge DIR... (infra/run-matrix.sh's spellings)")
     for name, text in (("up", "start the swarm and keep it up (Ctrl-C stops)"), ("status", "health of every service"),
                        ("down", "stop the swarm started by up")):
         sub.add_parser(name, help=text)

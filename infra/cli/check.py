@@ -42,6 +42,13 @@ SMOKE: dict[str, Smoke] = {
     "torrents": Smoke("missing_torrents.feature", "An unknown info hash is answered 404"),
     "metadata": Smoke("torrent_lifecycle.feature", "The metadata of a magnet lists"),
     "lifecycle": Smoke("torrent_lifecycle.feature", "A torrent nobody watches is cleaned up"),
+    "file-choice": Smoke("multi_file_torrents.feature", "A viewer who chooses"),
+    "subtitle-files": Smoke("multi_file_torrents.feature", "The subtitles of the pack stream as text"),
+}
+#: Capabilities no smoke scenario can check quickly, and what does check them (reported, never a failure).
+NOT_SMOKED: dict[str, str] = {
+    "large-files": "needs the 5.1 GiB feature-length video (built once, minutes): swarmspec run --target FILE -- "
+                   "large_files.feature grades it",
 }
 IMPLEMENTED = ("strict", "non-strict", "informational")
 
@@ -56,7 +63,7 @@ def verdicts(claimed: set[str], grades: list[dict]) -> list[tuple[str, str, str]
         if capability not in claimed:
             rows.append((capability, "not implemented", "the target file does not claim it"))
         elif smoke is None:
-            rows.append((capability, "not checked", "no smoke scenario for it"))
+            rows.append((capability, "not checked", NOT_SMOKED.get(capability, "no smoke scenario for it")))
         elif not mine:
             rows.append((capability, "not checked", f"{smoke.feature}: \"{smoke.scenario}…\" was not graded"))
         else:
@@ -74,7 +81,7 @@ def verdicts(claimed: set[str], grades: list[dict]) -> list[tuple[str, str, str]
 
 
 def check_target(home: Home, path: Path, backend_url: str | None = None, endpoints: str | None = None) -> int:
-    """Run the smoke subset; print the verdicts; 0 when every claimed capability is implemented."""
+    """Run the smoke subset; print the verdicts; 0 when every claimed capability it checks is implemented."""
     path = (home.work / path).resolve()
     try:
         spec = declarative.load(path)
@@ -99,6 +106,6 @@ def check_target(home: Home, path: Path, backend_url: str | None = None, endpoin
     width = max(len(c) for c, _, _ in rows)
     for capability, verdict, why in rows:
         print(f"  {capability:<{width}}  {verdict:<15}  {why}")
-    claimed_bad = [c for c, v, _ in rows if c in claimed and v != "implemented"]
+    claimed_bad = [c for c, v, _ in rows if c in claimed and c not in NOT_SMOKED and v != "implemented"]
     return 1 if claimed_bad else 0
 

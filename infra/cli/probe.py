@@ -6,16 +6,22 @@ the written target can say where every line came from. The shapes tried are the 
 torrent-streaming backends are known to have: the reference API (`/api/sources`,
 bearer tokens), a WebTorrent-style control API (`POST /streams {"magnetUri"}` answering a
 `streamUrl`, as the bundled wrappers expose it), a plain magnet-to-URL endpoint, a file
-server by video name, and logins with JSON or form bodies, tokens or cookies.
+server by video name, and logins with JSON or form bodies, tokens or cookies. How a viewer
+chooses one file of a multi-file torrent is read where the backend shows it (a control
+answer's `files[]` beside its `serverUrl`, see file_urls.py; the reference API's `?file=`; a
+file server's paths) and kept only once a chosen file played.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+
+from infra.cli import file_urls
 
 #: Seconds for one probe request; a control API answers POST /streams only once the
 #: torrent's metadata is in, so that one gets longer.
@@ -53,16 +59,19 @@ class Findings:
     stream_body: str = "json"
     stream_capture: str = ""               # e.g. json:/streamUrl, header:Location, json:/id
     verified_stream: bool = False          # a Range request on the resulting URL answered 206
+    file_url: str | None = None            # [stream].file_url: a chosen file's URL, seen to play
+    file_captures: dict[str, str] = field(default_factory=dict)   # what file_url needs captured, e.g. serverUrl
     operations: dict[str, str] = field(default_factory=dict)     # name -> route that answered
     notes: list[str] = field(default_factory=list)                # what was tried and not found
 
 
 class Prober:
     def __init__(self, base: str, user: str | None, password: str | None, token: str | None,
-                 magnet: str | None, video_names: tuple[str, ...] = ()):
+                 magnet: str | None, video_names: tuple[str, ...] = (), video_files: tuple[str, ...] = ()):
         self.base = base.rstrip("/")
         self.user, self.password, self.token, self.magnet = user, password, token, magnet
         self.video_names = video_names
+        self.video_files = video_files     # the videos' paths (folder/name.mp4 in a multi-file torrent)
         self.session = requests.Session()
         self.found = Findings(self.base)
 
@@ -145,7 +154,14 @@ class Prober:
         if self._status("POST", "/api/torrents/metadata", json={}) == 400:
             self.found.operations["metadata"] = "/api/torrents/metadata"
         if self.magnet:
-            self.found.verified_stream = self._plays(f"{self.base}/api/stream/{source['id']}")
+            stream = f"{self.base}/api/stream/{source['id']}"
+            self.found.verified_stream = self._plays(stream)
+            # the file is chosen by `?file=`: the first file plays, a file the torrent cannot have does not
+            if self._plays(f"{stream}?file=0") and not self._plays(f"{stream}?file=4294967295", quiet=True):
+                self.found.file_url = "{base}/api/stream/{key}?file={file_index}"
+            else:
+                self.found.notes.append(f"{stream}?file=N: not a file choice (file 0 did not play, or file "
+                                        "4294967295 did)")
         return True
 
     def _control(self) -> bool:
@@ -162,12 +178,33 @@ class Prober:
             if pointer:
                 self.found.stream_capture = f"json:{pointer}"
                 self.found.verified_stream = self._plays(str(_at(document, pointer)))
+                self._listed_files(document)
             else:
                 self.found.notes.append(f"POST /streams with the magnet answered {getattr(answer, 'status_code', None)}"
                                         " without a stream URL")
         else:
             self.found.notes.append("GET /streams lists streams; POST /streams was not tried (no --magnet)")
         return True
+
+    def _listed_files(self, document: Any) -> None:
+        """A control answer's `files[]` and `serverUrl`: the template that names each file, if one
+        rebuilds every listed URL and the last listed file plays through it."""
+        server = _pointer_of(document, file_urls.SERVER_KEYS)
+        files = file_urls.listed_files(document)
+        info_hash = str(document.get("infoHash") or _btih(self.magnet or ""))
+        rest = file_urls.file_template(str(_at(document, server)), info_hash, files) if server else None
+        if rest is None:
+            self.found.notes.append(f"POST /streams answered {len(files)} files[] with a URL and "
+                                    f"{'a' if server else 'no'} server URL: no one template names them all "
+                                    "(file_url)")
+            return
+        name = server.rsplit("/", 1)[-1]
+        last = files[-1]
+        if self._plays(str(_at(document, server)) + file_urls.render(rest, {
+                "file_index": last["index"], "file_path": last["path"], "file_path_url": file_urls.path_url(last["path"]),
+                "info_hash": info_hash.lower()})):
+            self.found.file_url = "{" + name + "}" + rest
+            self.found.file_captures[name] = f"json:{server}"
 
     def _magnet_url(self) -> bool:
         if not self.magnet:
@@ -194,14 +231,27 @@ class Prober:
             for prefix in ("/videos/", "/files/"):
                 if self._plays(f"{self.base}{prefix}{name}"):
                     self.found.shape, self.found.stream_path, self.found.verified_stream = "by-name", prefix, True
+                    self._files_by_path()
                     return True
         return False
 
-    def _plays(self, url: str) -> bool:
+    def _files_by_path(self) -> None:
+        """A file server that also serves files by their path (a video in a folder, as a
+        multi-file torrent holds it) can stream a chosen file: `file_url` by path."""
+        paths = sorted(self.video_files, key=lambda p: "/" not in p)       # one in a folder first
+        for prefix in ("/files/", "/videos/", "/"):
+            for path in paths[:1]:
+                if self._plays(f"{self.base}{prefix}{file_urls.path_url(path)}", quiet=True):
+                    self.found.file_url = f"{{base}}{prefix}{{file_path_url}}"
+                    return
+        self.found.notes.append(f"no file served by its path ({paths[0] if paths else 'no video files known'} under "
+                                "/files/, /videos/, /): no file_url")
+
+    def _plays(self, url: str, quiet: bool = False) -> bool:
         """A Range request for the first byte answers 206 with one byte: the URL streams."""
         answer = self._send("GET", url, timeout=STREAM_TIMEOUT, headers={"Range": "bytes=0-0"})
         ok = answer is not None and answer.status_code == 206 and answer.headers.get("Content-Range", "").startswith("bytes 0-0/")
-        if not ok:
+        if not ok and not quiet:
             self.found.notes.append(f"GET {url} with Range: bytes=0-0 answered "
                                     f"{getattr(answer, 'status_code', 'nothing')}, not 206")
         return ok
@@ -231,6 +281,11 @@ def _pointer_of(document: Any, keys: tuple[str, ...]) -> str | None:
                 if holder.get(key) not in (None, ""):
                     return f"{prefix}/{key}"
     return None
+
+
+def _btih(magnet: str) -> str:
+    found = re.search(r"urn:btih:([0-9a-fA-F]{40})", magnet)
+    return found.group(1).lower() if found else ""
 
 
 def _at(document: Any, pointer: str) -> Any:

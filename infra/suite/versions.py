@@ -69,7 +69,8 @@ def target(name: str, environ: dict[str, str] | None = None) -> str:
         checkout = environ.get("SWARMSPEC_MIAUFLIX_CHECKOUT", "")
         described = _git(Path(checkout), "describe", "--always", "--dirty", "--tags") if checkout else ""
         return f"miauflix {described}" if described else "unknown"
-    directory = BACKENDS / name
+    # an installed swarmspec keeps the Node backends' node_modules in its cache (infra/cli/home.py)
+    directory = Path(environ.get("SWARMSPEC_BACKENDS_DIR") or BACKENDS) / name
     if "/" not in name and directory.is_dir():
         return node_backend(directory) or "unknown"
     return "unknown"
