@@ -15,16 +15,13 @@ file (`probes.crowd`).
 from __future__ import annotations
 
 import statistics
-import tempfile
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from infra.config import Settings
-from infra.ecosystem.local import LocalProvider
 from infra.measure.bench import probes
 from infra.measure.bench.contenders import Contender
-from infra.measure.bench.runner import Session, log, reachable
-from infra.suite.http import Client
+from infra.measure.bench.runner import ecosystem, log
 
 
 @dataclass
@@ -46,33 +43,21 @@ def run(contenders: list[Contender], rounds: int, viewers: int, piece_size: int,
         reports_dir: Path) -> dict[str, Samples]:
     """ROUNDS crowds of VIEWERS per server, in one ecosystem; the file server comes first."""
     samples = {c.label: Samples() for c in contenders}
-    extras = ",".join(c.service for c in contenders if c.service in ("webtorrent", "peerflix"))
-    with tempfile.TemporaryDirectory(prefix="swarmspec-bench-") as tmp:
-        settings = replace(base, run_dir=reachable(tmp) / "run", reports_dir=reports_dir, piece_size=piece_size,
-                           extra_services=extras, upload_rate_limit=0)
-        provider = LocalProvider(settings, progress=False)
-        client = Client()
-        try:
-            log(f"{piece_size // 1024} KiB pieces: starting the ecosystem ({', '.join(samples)})")
-            provider.up()
-            session = Session(provider, client)
-            targets = {}
+    with ecosystem(contenders, piece_size, base, reports_dir) as (provider, client, session):
+        targets = {}
+        for contender in contenders:
+            targets[contender.label] = contender.fresh(provider, session.urls, session.credentials, client)
+            if contender.is_torrent_server:
+                probes.full_get(contender.label, targets[contender.label], client, session.video)
+        for number in range(rounds):
+            log(f"round {number + 1}/{rounds}")
             for contender in contenders:
-                targets[contender.label] = contender.fresh(provider, session.urls, session.credentials, client)
-                if contender.is_torrent_server:
-                    probes.full_get(contender.label, targets[contender.label], client, session.video)
-            for number in range(rounds):
-                log(f"round {number + 1}/{rounds}")
-                for contender in contenders:
-                    before = contender.usage(provider).cpu_seconds
-                    seconds = probes.crowd(contender.label, targets[contender.label], client, session.video, viewers)
-                    got = samples[contender.label]
-                    got.cpu.append(contender.usage(provider).cpu_seconds - before)
-                    got.p50.append(percentile(seconds, 0.5))
-                    got.p95.append(percentile(seconds, 0.95))
-        finally:
-            client.close()
-            provider.down()
+                before = contender.usage(provider).cpu_seconds
+                seconds = probes.crowd(contender.label, targets[contender.label], client, session.video, viewers)
+                got = samples[contender.label]
+                got.cpu.append(contender.usage(provider).cpu_seconds - before)
+                got.p50.append(percentile(seconds, 0.5))
+                got.p95.append(percentile(seconds, 0.95))
     return samples
 
 

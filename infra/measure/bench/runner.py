@@ -14,8 +14,10 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Iterator
 
 from infra import PROJECT_ROOT
 from infra.measure.bench import probes, swarm
@@ -113,36 +115,44 @@ class Session:
 def run(plan: Plan, base: Settings, reports_dir: Path) -> list[Condition]:
     """Every condition of the plan, measured; one ecosystem per piece size."""
     conditions: list[Condition] = []
-    extras = ",".join(c.service for c in plan.contenders if c.service in ("webtorrent", "peerflix"))
     for piece_size in plan.piece_sizes:
-        with tempfile.TemporaryDirectory(prefix="swarmspec-bench-") as tmp:
-            settings = replace(base, run_dir=reachable(tmp) / "run", reports_dir=reports_dir, piece_size=piece_size,
-                               extra_services=extras, upload_rate_limit=0)
-            provider = LocalProvider(settings, progress=False)
-            client = Client()
-            try:
-                log(f"{piece_size // 1024} KiB pieces: starting the ecosystem ({', '.join(c.label for c in plan.contenders)})")
-                provider.up()
-                session = Session(provider, client)
-                for contender in plan.contenders:
-                    contender.stop(provider)   # one torrent server at a time (see contenders)
-                for rate in plan.rates:
-                    set_rate(client, session.seeder, rate)
-                    video = session.video
-                    condition = Condition(piece_size, rate, video.name, video.size, plan.viewers,
-                                          probes.seek_span(video))
-                    for trial in range(plan.trials):
-                        log(f"{condition.label}: trial {trial + 1}/{plan.trials}, libtorrent alone")
-                        session.quiet()
-                        condition.add(SWARM_FULL, SWARM, swarm.raw_download(session.video.magnet))
-                        for contender in plan.contenders:
-                            log(f"{condition.label}: trial {trial + 1}/{plan.trials}, {contender.label}")
-                            session.one_trial(contender, condition)
-                    conditions.append(condition)
-            finally:
-                client.close()
-                provider.down()
+        with ecosystem(plan.contenders, piece_size, base, reports_dir) as (provider, client, session):
+            for contender in plan.contenders:
+                contender.stop(provider)   # one torrent server at a time (see contenders)
+            for rate in plan.rates:
+                set_rate(client, session.seeder, rate)
+                video = session.video
+                condition = Condition(piece_size, rate, video.name, video.size, plan.viewers,
+                                      probes.seek_span(video))
+                for trial in range(plan.trials):
+                    log(f"{condition.label}: trial {trial + 1}/{plan.trials}, libtorrent alone")
+                    session.quiet()
+                    condition.add(SWARM_FULL, SWARM, swarm.raw_download(session.video.magnet))
+                    for contender in plan.contenders:
+                        log(f"{condition.label}: trial {trial + 1}/{plan.trials}, {contender.label}")
+                        session.one_trial(contender, condition)
+                conditions.append(condition)
     return conditions
+
+
+@contextmanager
+def ecosystem(contenders: list[Contender], piece_size: int, base: Settings,
+              reports_dir: Path) -> Iterator[tuple[LocalProvider, Client, Session]]:
+    """One local ecosystem for a measurement (its run folder temporary, no upload limit,
+    the contenders' torrent servers as extra services), always taken down again."""
+    extras = ",".join(c.service for c in contenders if c.service in ("webtorrent", "peerflix"))
+    with tempfile.TemporaryDirectory(prefix="swarmspec-bench-") as tmp:
+        settings = replace(base, run_dir=reachable(tmp) / "run", reports_dir=reports_dir, piece_size=piece_size,
+                           extra_services=extras, upload_rate_limit=0)
+        provider = LocalProvider(settings, progress=False)
+        client = Client()
+        try:
+            log(f"{piece_size // 1024} KiB pieces: starting the ecosystem ({', '.join(c.label for c in contenders)})")
+            provider.up()
+            yield provider, client, Session(provider, client)
+        finally:
+            client.close()
+            provider.down()
 
 
 def reachable(tmp: str) -> Path:
