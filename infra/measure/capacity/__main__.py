@@ -1,0 +1,102 @@
+"""python -m infra.measure.capacity [--targets reference,range-server,webtorrent,peerflix]
+       [--levels 10,20,40,80 | --start 10 --stop 160 --factor 1.5] [--level-seconds 15]
+       [--workers N] [--bitrate 8Mbit] [--web-port 8089] [--out reports/capacity]
+
+Ramps Locust viewers of the large video against each target, one after the other in one
+ecosystem, and finds each one's knee. Prints the table, writes <out>/capacity.json and
+<out>/capacity.png, and each target's Locust CSV/HTML report under <out>/<target>-warm/.
+Example (a quick look): python -m infra.measure.capacity --targets range-server,reference --stop 40
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+from infra import PROJECT_ROOT
+from infra.config import Settings
+from infra.measure.capacity import report, runner
+
+
+class Interrupted(Exception):
+    """SIGTERM or SIGHUP: unwind like Ctrl-C, so Locust and every service are stopped."""
+
+
+def _interrupted(signum, frame):
+    raise Interrupted(signal.Signals(signum).name)
+
+
+def bitrate(text: str) -> float:
+    """'8Mbit', '2500kbit', '1000000' (bits/s) -> bytes per second."""
+    units = {"gbit": 1e9, "mbit": 1e6, "kbit": 1e3, "bit": 1.0}
+    lowered = text.strip().lower()
+    for unit, scale in units.items():
+        if lowered.endswith(unit):
+            lowered, factor = lowered[: -len(unit)], scale
+            break
+    else:
+        factor = 1.0
+    try:
+        value = float(lowered) * factor / 8
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: a bitrate like 8Mbit, 2500kbit or 1000000") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: the bitrate must be positive")
+    return value
+
+
+def _levels(text: str) -> tuple[int, ...]:
+    try:
+        levels = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: levels are comma-separated viewer counts") from None
+    if not levels or levels != tuple(sorted(set(levels))) or levels[0] < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: levels must rise and be at least 1")
+    return levels
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m infra.measure.capacity", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--targets", default="reference,range-server,webtorrent,peerflix",
+                        help="comma-separated targets (default: reference,range-server,webtorrent,peerflix)")
+    parser.add_argument("--levels", type=_levels, help="the ramp's levels, viewers at once (overrides --start/--stop)")
+    parser.add_argument("--start", type=int, default=10, help="first level (default 10)")
+    parser.add_argument("--stop", type=int, default=300, help="last level at most (default 300)")
+    parser.add_argument("--factor", type=float, default=1.5, help="each level × this (default 1.5)")
+    parser.add_argument("--level-seconds", type=float, default=15.0, help="how long each level holds (default 15)")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="Locust workers on this machine (default 0: one Locust process, no master)")
+    parser.add_argument("--bitrate", type=bitrate, help="playback bitrate, e.g. 8Mbit (default: the video's own)")
+    parser.add_argument("--web-port", type=int, help="show Locust's web UI on this port (the ramp still starts itself)")
+    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "reports" / "capacity", help="where results go")
+    args = parser.parse_args(argv)
+    if args.workers < 0 or args.level_seconds < 3 or args.factor <= 1 or args.start < 1:
+        parser.error("--workers ≥ 0, --level-seconds ≥ 3, --factor > 1, --start ≥ 1")
+    return args
+
+
+def main(argv: list[str]) -> int:
+    args = parse(argv)
+    signal.signal(signal.SIGTERM, _interrupted)
+    signal.signal(signal.SIGHUP, _interrupted)
+    targets = tuple(t.strip() for t in args.targets.split(",") if t.strip())
+    levels = args.levels or runner.levels_between(args.start, args.stop, args.factor)
+    ramp = runner.Ramp(levels, args.level_seconds, args.workers, args.bitrate, args.web_port)
+    try:
+        before = report.machine()
+        results = runner.run(targets, ramp, Settings.from_env(), args.out)
+        after = report.machine()
+        report.save(results, ramp, before, after, args.out / "capacity.json")
+        report.chart(results, args.out / "capacity.png")
+        print(report.text(results, ramp, before, after, args.out))
+        return 0
+    except (KeyboardInterrupt, Interrupted) as exc:
+        print(f"[capacity] interrupted ({exc or 'Ctrl-C'}); Locust and the services stopped", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

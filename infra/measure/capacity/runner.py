@@ -1,0 +1,173 @@
+"""One capacity run: one ecosystem (the swarm, the file server and every target compared),
+and in it, target after target, a Locust ramp of viewers of the large video, so load on a
+shared machine falls on all of them alike.
+
+Warm: the target already holds the video (one whole GET through it before the ramp), so
+the ramp measures serving, not the swarm. Only one torrent server runs at a time (the
+others are stopped), so none seeds to the next or competes for the CPU.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from infra.config import Settings
+from infra.ecosystem.local import LocalProvider
+from infra.suite.crowd import knee, launch
+from infra.suite.crowd.digests import ChunkTable
+from infra.suite.crowd.model import Habits
+from infra.suite.crowd.plan import Criteria, Plan
+from infra.suite.http import Client
+from infra.suite.library import Library, VideoRef
+from infra.suite.targets import load_credentials, make_target, urls_of
+from videos import load_manifest
+
+VIDEO = "the large video"
+TORRENT_SERVERS = ("backend", "webtorrent", "peerflix")
+MIB = 1024 * 1024
+
+
+def log(message: str) -> None:
+    print(f"[capacity] {message}", file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class Ramp:
+    levels: tuple[int, ...]
+    level_seconds: float
+    workers: int = 0
+    bitrate: float | None = None        # bytes/s; None: the video's own
+    web_port: int | None = None
+
+
+@dataclass
+class TargetResult:
+    target: str
+    mode: str                           # warm
+    capacity: int
+    failed_level: int | None            # the first level that failed (None: the ramp never failed)
+    levels: list[knee.Level]
+    backend_peak_rss_mib: float | None
+    generator_peak_rss_mib: dict[str, float]
+    saturated: str                      # which side was busy at the first failed level
+    folder: str
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "levels": [lv.to_json() for lv in self.levels]}
+
+
+def habits_for(video: VideoRef, bitrate: float | None) -> Habits:
+    """The viewers' habits at `bitrate` bytes/s, by default the video's own (size ÷ duration)."""
+    return Habits(bitrate=bitrate or video.size / load_manifest().get(video.name).duration)
+
+
+def levels_between(start: int, stop: int, factor: float) -> tuple[int, ...]:
+    """A geometric ramp: start, start×factor, ... up to stop (each a whole number, rising)."""
+    levels, current = [], float(start)
+    while round(current) <= stop:
+        if not levels or round(current) > levels[-1]:
+            levels.append(round(current))
+        current *= factor
+    return tuple(levels)
+
+
+def warm_up(target_name: str, url: str, headers: dict[str, str], client: Client, video: VideoRef) -> None:
+    """One whole GET through the target, checked: afterwards it holds every piece."""
+    exchange = client.request("GET", url, headers=headers, record=False, deadline=180, read_timeout=60)
+    if exchange.status != 200 or exchange.body != video.whole():
+        raise RuntimeError(f"{target_name}: warming up with a whole GET of {video.name} gave {exchange.status} "
+                           f"{exchange.error or ''} with {len(exchange.body)} of {video.size} bytes")
+
+
+def saturation(level: knee.Level | None) -> str:
+    """Which side was busy at a level: a process using ≥ 0.9 of a core is saturated
+    (Locust and our servers are single-threaded event loops), or the machine's cores."""
+    if level is None:
+        return "nothing (no level failed)"
+    busy = []
+    if level.backend_cpu is not None and level.backend_cpu >= 0.9:
+        busy.append(f"the target ({level.backend_cpu:.2f} cores)")
+    for name, cores in (level.generator_cpu or {}).items():
+        if cores >= 0.9:
+            busy.append(f"the generator's {name} ({cores:.2f} cores)")
+    return ", ".join(busy) or "no single process (latency: the swarm, the disk or the machine's load)"
+
+
+def analyse(plan: Plan, outputs: launch.Outputs, target: str, mode: str, peaks: dict[str, float]) -> TargetResult:
+    by_level = knee.read_tallies(outputs.tallies)
+    latencies = knee.locust_latencies(outputs.stats_csv)
+    cpu = launch.read_samples(outputs.samples)
+    spans = {lv: (i * plan.level_seconds, (i + 1) * plan.level_seconds) for i, lv in enumerate(plan.levels)}
+    levels = []
+    for level, tallies in sorted(by_level.items()):
+        judged = knee.judge(level, tallies, plan.criteria)
+        ranges, startups = latencies.get(f"range @{level}", {}), latencies.get(f"startup @{level}", {})
+        means = launch.mean_cores(cpu, *spans[level]) if level in spans else {}
+        judged = replace(judged, range_p50=ranges.get("p50"), range_p95=ranges.get("p95"),
+                         range_p99=ranges.get("p99"), startup_requests_p95=startups.get("p95"),
+                         backend_cpu=means.pop("target", None), generator_cpu=means or None)
+        levels.append(judged)
+    best, failed = knee.capacity(levels)
+    first_failed = next((lv for lv in levels if not lv.passed), None) if failed else None
+    return TargetResult(target, mode, best, first_failed.viewers if first_failed else None, levels,
+                        peaks.get("target"), {k: v for k, v in peaks.items() if k != "target"},
+                        saturation(first_failed), str(outputs.folder))
+
+
+class Session:
+    """The running ecosystem and what every ramp needs from it."""
+
+    def __init__(self, provider: LocalProvider, client: Client) -> None:
+        self.provider, self.client = provider, client
+        endpoints = provider.endpoints
+        self.urls = urls_of(endpoints)
+        self.credentials = load_credentials(endpoints.credentials_file, {})
+        self.video = Library.of_running(endpoints, client)[VIDEO]
+        self.table = ChunkTable.of_file(self.video.main_path)
+
+    def ramp(self, target_name: str, ramp: Ramp, out: Path, criteria: Criteria) -> TargetResult:
+        target = make_target(target_name, self.urls, self.credentials)
+        service = self.provider.service(target.services[0])
+        if target.services[0] in TORRENT_SERVERS:
+            service.restart()           # empty storage, so the warm-up is the only fetch
+        url, headers = target.stream_url(self.client, self.video), target.auth_headers(self.client)
+        warm_up(target_name, url, headers, self.client, self.video)
+        plan = Plan(streams=[{"url": url, "headers": headers}], size=self.video.size, chunk=self.table.chunk,
+                    digests=list(self.table.digests), habits=habits_for(self.video, ramp.bitrate),
+                    levels=list(ramp.levels), level_seconds=ramp.level_seconds, criteria=criteria)
+        outputs = launch.Outputs(out / f"{target_name}-warm")
+        log(f"{target_name} (warm): levels {', '.join(map(str, ramp.levels))}, {ramp.level_seconds:g} s each, "
+            f"{ramp.workers or 'no'} workers")
+        peaks = launch.run(plan, outputs, ramp.workers, {"target": service.pid}, web_port=ramp.web_port)
+        result = analyse(plan, outputs, target_name, "warm", peaks)
+        if target.services[0] in TORRENT_SERVERS:
+            service.stop()
+        return result
+
+
+def run(targets: tuple[str, ...], ramp: Ramp, base: Settings, out: Path,
+        criteria: Criteria = Criteria()) -> list[TargetResult]:
+    extras = ",".join(t for t in targets if t in ("webtorrent", "peerflix"))
+    results = []
+    with tempfile.TemporaryDirectory(prefix="swarmspec-capacity-") as tmp:
+        Path(tmp).chmod(0o755)          # opentracker runs as 'nobody' when we are root
+        settings = replace(base, run_dir=Path(tmp) / "run", reports_dir=out, extra_services=extras)
+        provider = LocalProvider(settings, progress=False)
+        client = Client()
+        try:
+            log(f"starting the ecosystem ({', '.join(targets)})")
+            provider.up()
+            session = Session(provider, client)
+            for name in TORRENT_SERVERS:
+                if name == "backend" or name in extras.split(","):
+                    provider.service(name).stop()      # one torrent server at a time
+            for target_name in targets:
+                results.append(session.ramp(target_name, ramp, out, criteria))
+        finally:
+            client.close()
+            provider.down()
+    return results

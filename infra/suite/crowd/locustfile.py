@@ -1,0 +1,235 @@
+"""The Locust side of a capacity run: a viewer (a Locust user playing `model.Playback`)
+and the stepped ramp (a `LoadTestShape`). Only Locust's own processes import this file
+(`python -m locust -f infra/suite/crowd/locustfile.py`; gevent patches them).
+
+Messages, all Locust's own (so workers on other machines need no other channel):
+- "plan"  master -> worker on connect: the Plan (streams, digests, habits);
+- "level" master -> workers when the ramp moves: every viewer closes its tally of the
+  level it was in and sends it;
+- "tally" worker -> master: one viewer's `Tally` of one level, appended to --records.
+Locust's stats carry the latency of each range by level ("startup @40", "range @40").
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import gevent
+from locust import LoadTestShape, events, task
+from locust.contrib.fasthttp import FastHttpUser
+from locust.runners import MasterRunner, WorkerRunner
+
+from infra.ecosystem import clock
+from infra.suite.crowd.digests import WrongBytes
+from infra.suite.crowd.model import Habits, Playback, Tally
+from infra.suite.crowd.plan import Plan
+
+END = -1      # the "level" after the ramp: viewers stop asking and send their last tally
+
+
+class State:
+    """This process's view of the run: the plan, the current level, what arrived (master)."""
+
+    plan: Plan | None = None
+    level: int = 0
+    records: Path | None = None
+    tallies: dict[int, list[dict]] = {}
+    users_started: int = 0
+
+
+@events.init_command_line_parser.add_listener
+def _options(parser):
+    parser.add_argument("--plan", default="", help="the capacity plan (JSON), read by the master or a local run")
+    parser.add_argument("--records", default="", help="where the master appends every viewer's tallies (JSONL)")
+
+
+@events.init.add_listener
+def _init(environment, **_):
+    runner, options = environment.runner, environment.parsed_options
+    if not isinstance(runner, WorkerRunner):
+        State.plan = Plan.load(Path(options.plan))
+        State.records = Path(options.records)
+        State.records.parent.mkdir(parents=True, exist_ok=True)
+        State.records.write_text("")
+    runner.register_message("plan", _on_plan)
+    runner.register_message("level", _on_level)
+    runner.register_message("tally", _on_tally)
+    if isinstance(runner, MasterRunner):
+        environment.events.worker_connect.add_listener(
+            lambda client_id, **_: runner.send_message("plan", State.plan.to_json(), client_id=client_id))
+
+
+def _on_plan(environment, msg, **_):
+    State.plan = Plan.from_json(msg.data)
+
+
+def _on_level(environment, msg, **_):
+    State.level = msg.data
+
+
+def _on_tally(environment, msg, **_):
+    tally = msg.data
+    State.tallies.setdefault(tally["level"], []).append(tally)
+    with State.records.open("a") as out:
+        out.write(json.dumps(tally) + "\n")
+
+
+def _broadcast_level(runner, level: int) -> None:
+    State.level = level
+    if isinstance(runner, MasterRunner):
+        runner.send_message("level", level)
+
+
+class Viewer(FastHttpUser):
+    """A seat in the audience: a viewer plays the video, and when they leave (or the video
+    ends) a new viewer takes the seat, so the number of viewers stays the ramp's level."""
+
+    host = "http://127.0.0.1"          # replaced per stream; Locust wants one
+    connection_timeout = 10.0
+    network_timeout = 30.0
+    insecure = True
+
+    def on_start(self) -> None:
+        deadline = clock.SYSTEM.deadline(30)
+        while State.plan is None and not deadline.expired():   # a worker's plan arrives on connect
+            gevent.sleep(0.1)
+        if State.plan is None:
+            raise RuntimeError("no capacity plan from the master within 30 s")
+        self.plan = State.plan
+        State.users_started += 1
+        self.seat = f"{self.environment.runner.client_id if isinstance(self.environment.runner, WorkerRunner) else 'local'}-{State.users_started}"
+        self.random = random.Random(f"{self.plan.seed}-{self.seat}")
+        stream = self.plan.streams[State.users_started % len(self.plan.streams)]
+        self.path, self.headers = urlsplit(stream["url"])._replace(scheme="", netloc="").geturl(), stream["headers"]
+        self.client.base_url = "{0.scheme}://{0.netloc}".format(urlsplit(stream["url"]))
+        self.viewings = 0
+
+    @task
+    def watch(self) -> None:
+        """One viewer, from opening the video to leaving it."""
+        if State.level == END:                  # the ramp is over: nobody new sits down
+            gevent.sleep(1.0)
+            return
+        plan, habits = self.plan, self.plan.habits
+        self.viewings += 1
+        now = clock.monotonic()
+        playback = Playback(plan.size, habits, now)
+        level, entered = State.level, now
+        tally = Tally(f"{self.seat}/{self.viewings}", level)
+        next_habit = now + 10.0
+        pause_until = None
+        while State.level != END:
+            now = clock.monotonic()
+            if State.level != level:                              # the ramp moved: close this level's tally
+                self._send(tally, playback, now, entered)
+                level, entered = State.level, now
+                tally = Tally(tally.viewer, level)
+                continue
+            if pause_until is not None and now >= pause_until:
+                playback.resume(now)
+                pause_until = None
+            if now >= next_habit and playback.state == "playing":
+                next_habit = now + 10.0
+                roll = self.random.random()
+                if roll < habits.leave_chance:
+                    break
+                if roll < habits.leave_chance + habits.seek_chance:
+                    playback.seek(now, plan.table.align(self.random.randrange(plan.size)))
+                elif roll < habits.leave_chance + habits.seek_chance + habits.pause_chance:
+                    playback.pause(now)
+                    pause_until = now + habits.pause_seconds
+            wanted = playback.next_range(now)
+            if wanted is None:
+                if playback.ended:
+                    break
+                gevent.sleep(min(1.0, playback.wait_seconds(now)))
+                continue
+            self._fetch(playback, tally, wanted, level)
+        self._send(tally, playback, clock.monotonic(), entered)
+
+    def _fetch(self, playback: Playback, tally: Tally, wanted: tuple[int, int], level: int) -> None:
+        first, last = wanted
+        name = f"{'startup' if playback.state in ('starting', 'stalled') else 'range'} @{level}"
+        headers = {**self.headers, "Range": f"bytes={first}-{last}"}
+        with self.client.get(self.path, headers=headers, name=name, catch_response=True) as response:
+            now = clock.monotonic()
+            problem = _answer_problem(response, first, last, self.plan.size)
+            if problem:
+                response.failure(problem)
+                tally.errors.append(problem)
+                gevent.sleep(1.0)                     # a player retries after a moment
+                return
+            try:
+                count = self.plan.table.verified(first, response.content)
+            except WrongBytes as wrong:
+                response.failure(str(wrong))
+                tally.wrong_bytes.append(str(wrong))
+                gevent.sleep(1.0)
+                return
+            tally.bytes += count
+            event = playback.received(now, count)
+            if event is not None:
+                kind, seconds = event
+                {"startup": tally.startups, "seek": tally.seeks, "rebuffer": tally.rebuffers}[kind].append(seconds)
+
+    def _send(self, tally: Tally, playback: Playback, now: float, entered: float) -> None:
+        """Close a level's tally. A stall still going on counts as far as it went; so does
+        a startup that already took longer than the criterion. Both go on, and count
+        again, in the next level's tally (a viewer stuck across two levels fails both)."""
+        stall = playback.open_stall(now)
+        if stall > 0:
+            tally.rebuffers.append(stall)
+        waiting = now - playback.asked_at
+        if playback.state == "starting" and (waiting > self.plan.criteria.startup_seconds or State.level == END):
+            (tally.seeks if playback.seeking else tally.startups).append(waiting)
+        tally.watched = now - entered
+        self.environment.runner.send_message("tally", tally.to_json())
+
+
+def _answer_problem(response, first: int, last: int, size: int) -> str | None:
+    """Why an answer to `bytes=first-last` is not a usable part of the video, or None."""
+    if response.status_code != 206:
+        return f"status {response.status_code} for bytes={first}-{last} ({response.error or 'no error'})"
+    content_range = response.headers.get("Content-Range", "")
+    if not content_range.startswith(f"bytes {first}-") or not content_range.endswith(f"/{size}"):
+        return f"Content-Range {content_range!r} for bytes={first}-{last} of {size}"
+    return None
+
+
+class Ramp(LoadTestShape):
+    """The plan's levels, each held `level_seconds`; then a flush until every viewer of
+    the last level has sent its tally. After a failed level the ramp ends early."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.current: int | None = None
+        self.ending_since: float | None = None
+
+    def tick(self):
+        plan = State.plan
+        elapsed = self.get_run_time()
+        step = int(elapsed // plan.level_seconds)
+        failed = plan.stop_after_failure and self._a_level_failed()
+        if step < len(plan.levels) and not failed:
+            level = plan.levels[step]
+            if level != self.current:
+                self.current = level
+                _broadcast_level(self.runner, level)
+            return level, plan.spawn_rate
+        if self.ending_since is None:
+            self.ending_since = elapsed
+            _broadcast_level(self.runner, END)
+        last = self.current or 0
+        if len(State.tallies.get(last, ())) >= last or elapsed - self.ending_since > plan.flush_seconds:
+            return None
+        return last, plan.spawn_rate
+
+    def _a_level_failed(self) -> bool:
+        from infra.suite.crowd.knee import level_passes   # pure; imported late to keep start-up light
+
+        plan = State.plan
+        return any(level != self.current and len(tallies) >= level and not level_passes(tallies, plan.criteria)
+                   for level, tallies in State.tallies.items() if level > 0)
