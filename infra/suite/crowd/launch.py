@@ -141,54 +141,78 @@ def _command(plan_path: Path, outputs: Outputs, role: list[str], web: bool) -> l
                                "--csv", str(outputs.csv_prefix), "--html", str(outputs.html)]
 
 
-def run(plan: Plan, outputs: Outputs, workers: int, watch: dict[str, int], web_port: int | None = None,
-        worker_launcher=None) -> dict[str, float]:
-    """Run the ramp; returns the peak RSS (MiB) of every watched and Locust process (the
-    most resident memory seen by the sampler) and writes every file
-    of `outputs`. `workers` 0: one local Locust process; N: a master and N workers
-    (started by `worker_launcher(master_host, master_port, index)` when given: containers)."""
-    plan.save(outputs.plan)
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "PYTHONUNBUFFERED": "1"}
-    processes: list[tuple[str, subprocess.Popen]] = []
-    stoppers = []
+class LocustRun:
+    """One ramp in Locust processes: `start()` returns at once, `finish()` waits for the
+    ramp's end (its deadline: the plan's schedule plus start-up), stops every process and
+    returns the peak RSS (MiB) of every watched and Locust process. `workers` 0: one local
+    Locust process; N: a master and N workers, started by `worker_launcher(master_port,
+    index)` when given (it returns a function that stops that worker: containers)."""
 
-    def spawn(name: str, command: list[str]) -> subprocess.Popen:
-        log = outputs.log(name).open("w")
-        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
-        processes.append((name, process))
+    def __init__(self, plan: Plan, outputs: Outputs, workers: int = 0, watch: dict[str, int] | None = None,
+                 web_port: int | None = None, worker_launcher=None) -> None:
+        self.plan, self.outputs, self.workers, self.web_port = plan, outputs, workers, web_port
+        self.watch, self.worker_launcher = dict(watch or {}), worker_launcher
+        self.processes: list[tuple[str, subprocess.Popen]] = []
+        self.stoppers: list = []
+        self.sampler: Sampler | None = None
+
+    def _spawn(self, name: str, command: list[str]) -> subprocess.Popen:
+        env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "PYTHONUNBUFFERED": "1"}
+        with self.outputs.log(name).open("w") as log:
+            process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                       stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+        self.processes.append((name, process))
         return process
 
-    web = ["--web-host", "127.0.0.1", "--web-port", str(web_port)] if web_port else []
-    port = free_port()
-    if workers == 0:
-        main = spawn("locust", _command(outputs.plan, outputs, web, bool(web_port)))
-    else:
-        role = ["--master", "--master-bind-host", "0.0.0.0" if worker_launcher else "127.0.0.1",
-                "--master-bind-port", str(port), "--expect-workers", str(workers),
-                "--expect-workers-max-wait", str(int(STARTUP_GRACE)), *web]
-        main = spawn("master", _command(outputs.plan, outputs, role, bool(web_port)))
-        for index in range(workers):
-            if worker_launcher is not None:
-                stoppers.append(worker_launcher(port, index))
+    def start(self) -> None:
+        plan, outputs = self.plan, self.outputs
+        plan.save(outputs.plan)
+        web = ["--web-host", "127.0.0.1", "--web-port", str(self.web_port)] if self.web_port else []
+        try:
+            if self.workers == 0:
+                self._spawn("locust", _command(outputs.plan, outputs, web, bool(web)))
             else:
-                spawn(f"worker-{index + 1}", _command(outputs.plan, outputs,
-                                                      ["--worker", "--master-host", "127.0.0.1",
-                                                       "--master-port", str(port)], False))
-    sampler = Sampler({**watch, **{name: p.pid for name, p in processes}}, outputs.samples)
-    sampler.start()
-    deadline = plan.schedule_seconds() + STARTUP_GRACE
-    try:
-        code = main.wait(timeout=deadline)
-        for name, process in processes[1:]:
-            process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        raise LocustFailed(f"locust: the ramp did not end within {deadline:.0f} s (schedule "
-                           f"{plan.schedule_seconds():.0f} s + {STARTUP_GRACE:.0f} s start-up)\n"
-                           + tail(outputs.log(processes[0][0]))) from None
-    finally:
-        sampler.stop()
-        for name, process in processes:
+                port = free_port()
+                role = ["--master", "--master-bind-host", "0.0.0.0" if self.worker_launcher else "127.0.0.1",
+                        "--master-bind-port", str(port), "--expect-workers", str(self.workers),
+                        "--expect-workers-max-wait", str(int(STARTUP_GRACE)), *web]
+                self._spawn("master", _command(outputs.plan, outputs, role, bool(web)))
+                for index in range(self.workers):
+                    if self.worker_launcher is not None:
+                        self.stoppers.append(self.worker_launcher(port, index))
+                    else:
+                        self._spawn(f"worker-{index + 1}", _command(
+                            outputs.plan, outputs, ["--worker", "--master-host", "127.0.0.1", "--master-port",
+                                                    str(port)], False))
+        except BaseException:
+            self.stop()
+            raise
+        self.sampler = Sampler({**self.watch, **{name: p.pid for name, p in self.processes}}, outputs.samples)
+        self.sampler.start()
+
+    def finish(self) -> dict[str, float]:
+        name, main = self.processes[0]
+        deadline = self.plan.schedule_seconds() + STARTUP_GRACE
+        try:
+            code = main.wait(timeout=deadline)
+            for _, process in self.processes[1:]:
+                process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            raise LocustFailed(f"locust: the ramp did not end within {deadline:.0f} s (schedule "
+                               f"{self.plan.schedule_seconds():.0f} s + {STARTUP_GRACE:.0f} s start-up)\n"
+                               + tail(self.outputs.log(name))) from None
+        finally:
+            self.stop()
+        if not self.outputs.stats_csv.exists():
+            raise LocustFailed(f"locust exited {code} without stats ({self.outputs.stats_csv})\n"
+                               + tail(self.outputs.log(name)))
+        return dict(self.sampler.peak_rss_mib) if self.sampler else {}
+
+    def stop(self) -> None:
+        """Stop every process and worker now (idempotent): Ctrl-C, a failed scenario, the end."""
+        if self.sampler is not None:
+            self.sampler.stop()
+        for _, process in self.processes:
             if process.poll() is None:
                 process.terminate()
                 try:
@@ -196,12 +220,16 @@ def run(plan: Plan, outputs: Outputs, workers: int, watch: dict[str, int], web_p
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
-        for stop in stoppers:
-            stop()
-    if not outputs.stats_csv.exists():
-        raise LocustFailed(f"locust exited {code} without stats ({outputs.stats_csv})\n"
-                           + tail(outputs.log(processes[0][0])))
-    return dict(sampler.peak_rss_mib)
+        while self.stoppers:
+            self.stoppers.pop()()
+
+
+def run(plan: Plan, outputs: Outputs, workers: int = 0, watch: dict[str, int] | None = None,
+        web_port: int | None = None, worker_launcher=None) -> dict[str, float]:
+    """A whole ramp, start to finish (see LocustRun)."""
+    locust = LocustRun(plan, outputs, workers, watch, web_port, worker_launcher)
+    locust.start()
+    return locust.finish()
 
 
 def read_samples(path: Path) -> list[dict]:

@@ -154,8 +154,10 @@ class Viewer(FastHttpUser):
         first, last = wanted
         name = f"{'startup' if playback.state in ('starting', 'stalled') else 'range'} @{level}"
         headers = {**self.headers, "Range": f"bytes={first}-{last}"}
+        asked = clock.monotonic()
         with self.client.get(self.path, headers=headers, name=name, catch_response=True) as response:
             now = clock.monotonic()
+            tally.slowest = max(tally.slowest, now - asked)
             problem = _answer_problem(response, first, last, self.plan.size)
             if problem:
                 response.failure(problem)

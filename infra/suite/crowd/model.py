@@ -45,6 +45,7 @@ class Tally:
     watched: float = 0.0                                     # seconds in the level
     errors: list[str] = field(default_factory=list)          # failed requests (status or exception)
     wrong_bytes: list[str] = field(default_factory=list)     # bytes that differ from the source
+    slowest: float = 0.0                                     # seconds of the longest request, answered or failed
 
     def to_json(self) -> dict:
         return asdict(self)
