@@ -6,6 +6,7 @@ import re
 from behave import given, then, when
 from hamcrest import assert_that, empty, greater_than, has_length
 
+from infra.ecosystem import clock
 from infra.ecosystem.contract import Fault
 from infra.suite import reporting
 from infra.suite.crowd.audience import Audience
@@ -100,3 +101,8 @@ def step_seeder_back(context):
 @when("the crowd has left")
 def step_crowd_left(context):
     _outcome(context)
+
+
+@when("the crowd has played for {seconds:Seconds} seconds")
+def step_played_for(context, seconds):
+    clock.SYSTEM.sleep(seconds)

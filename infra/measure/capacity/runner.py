@@ -9,6 +9,7 @@ others are stopped), so none seeds to the next or competes for the CPU.
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from dataclasses import asdict, dataclass, field, replace
@@ -28,6 +29,7 @@ from videos import load_manifest
 VIDEO = "the large video"
 TORRENT_SERVERS = ("backend", "webtorrent", "peerflix")
 MIB = 1024 * 1024
+CPUS = os.cpu_count() or 1
 
 
 def log(message: str) -> None:
@@ -85,16 +87,20 @@ def warm_up(target_name: str, url: str, headers: dict[str, str], client: Client,
 
 def saturation(level: knee.Level | None) -> str:
     """Which side was busy at a level: a process using ≥ 0.9 of a core is saturated
-    (Locust and our servers are single-threaded event loops), or the machine's cores."""
+    (Locust and our servers are single-threaded event loops); or the machine, when more
+    processes wanted a CPU than it has (the 1-min load average over its CPUs)."""
     if level is None:
         return "nothing (no level failed)"
     busy = []
     if level.backend_cpu is not None and level.backend_cpu >= 0.9:
         busy.append(f"the target ({level.backend_cpu:.2f} cores)")
     for name, cores in (level.generator_cpu or {}).items():
-        if cores >= 0.9:
+        if name != "load" and cores >= 0.9:
             busy.append(f"the generator's {name} ({cores:.2f} cores)")
-    return ", ".join(busy) or "no single process (latency: the swarm, the disk or the machine's load)"
+    load = (level.generator_cpu or {}).get("load")
+    if load is not None and load > CPUS:
+        busy.append(f"the machine (load average {load:.1f} on {CPUS} CPUs)")
+    return ", ".join(busy) or "no process and not the machine: the swarm, the disk or the network"
 
 
 def analyse(plan: Plan, outputs: launch.Outputs, target: str, mode: str, peaks: dict[str, float]) -> TargetResult:

@@ -116,7 +116,8 @@ class Sampler:
         last = {name: (started, cpu_seconds(pid)) for name, pid in self.pids.items()}
         with self.out.open("w") as out:
             while not self._stop.wait(self.interval):
-                now, sample = clock.monotonic(), {"t": round(clock.monotonic() - started, 2)}
+                now = clock.monotonic()
+                sample = {"t": round(now - started, 2), "load": round(os.getloadavg()[0], 2)}
                 for name, pid in self.pids.items():
                     seconds = cpu_seconds(pid)
                     then, cpu = last[name]
@@ -241,5 +242,5 @@ def read_samples(path: Path) -> list[dict]:
 def mean_cores(samples: list[dict], start: float, end: float) -> dict[str, float]:
     """Mean cores per process over the samples taken in [start, end) seconds of the run."""
     inside = [s for s in samples if start <= s["t"] < end]
-    names = {name for s in inside for name in s if name != "t"}
+    names = {name for s in inside for name in s if name != "t"}     # "load": the machine's 1-min load average
     return {name: round(sum(s.get(name, 0.0) for s in inside) / len(inside), 3) for name in sorted(names)}

@@ -225,7 +225,8 @@ class Ramp(LoadTestShape):
             self.ending_since = elapsed
             _broadcast_level(self.runner, END)
         last = self.current or 0
-        if len(State.tallies.get(last, ())) >= last or elapsed - self.ending_since > plan.flush_seconds:
+        seated = min(last, self.runner.user_count)          # viewers of the last level who were spawned
+        if len(State.tallies.get(last, ())) >= seated or elapsed - self.ending_since > plan.flush_seconds:
             return None
         return last, plan.spawn_rate
 
