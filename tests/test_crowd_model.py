@@ -60,6 +60,13 @@ def test_startup_ends_once_the_first_seconds_are_in():
     assert playback.next_range(0.5) == (200, 499)                      # then the buffer goal, a range at a time
 
 
+def test_ranges_end_on_whole_chunks():
+    playback = Playback(10_000, HABITS, now=0.0, chunk=64)
+    assert playback.next_range(0.0) == (0, 255)                        # 200 bytes wanted, 4 chunks of 64 asked
+    playback.received(0.1, 256)
+    assert playback.next_range(0.1) == (256, 575)                      # 300 wanted from 256: up to 576
+
+
 def test_a_full_buffer_is_topped_up_at_the_bitrate():
     playback = Playback(10_000, HABITS, now=0.0)
     playback.received(0.0, 200)

@@ -42,8 +42,7 @@ def row(result) -> str:
           for share in (0.25, 0.5, 0.75, 1.0)}
     top = at[1.0]
     capacity = f"{result.capacity}" if result.failed_level else f"≥ {result.capacity}"
-    generator = ", ".join(f"{name} {cores:.2f}" for name, cores in ((top.generator_cpu or {}) if top else {}).items()
-                          if name != "load")
+    generator = ", ".join(f"{name} {cores:.2f}" for name, cores in ((top.generator_cpu or {}) if top else {}).items())
     rss = "–" if result.backend_peak_rss_mib is None else f"{result.backend_peak_rss_mib:.0f}"
     return (f"| {result.target} | {result.mode} | {capacity} | "
             f"{top.per_viewer_mbps if top else '–'} | "

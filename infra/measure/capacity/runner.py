@@ -95,9 +95,9 @@ def saturation(level: knee.Level | None) -> str:
     if level.backend_cpu is not None and level.backend_cpu >= 0.9:
         busy.append(f"the target ({level.backend_cpu:.2f} cores)")
     for name, cores in (level.generator_cpu or {}).items():
-        if name != "load" and cores >= 0.9:
+        if cores >= 0.9:
             busy.append(f"the generator's {name} ({cores:.2f} cores)")
-    load = (level.generator_cpu or {}).get("load")
+    load = level.load_average
     if load is not None and load > CPUS:
         busy.append(f"the machine (load average {load:.1f} on {CPUS} CPUs)")
     return ", ".join(busy) or "no process and not the machine: the swarm, the disk or the network"
@@ -115,7 +115,8 @@ def analyse(plan: Plan, outputs: launch.Outputs, target: str, mode: str, peaks: 
         means = launch.mean_cores(cpu, *spans[level]) if level in spans else {}
         judged = replace(judged, range_p50=ranges.get("p50"), range_p95=ranges.get("p95"),
                          range_p99=ranges.get("p99"), startup_requests_p95=startups.get("p95"),
-                         backend_cpu=means.pop("target", None), generator_cpu=means or None)
+                         backend_cpu=means.pop("target", None), load_average=means.pop("load", None),
+                         generator_cpu=means or None)
         levels.append(judged)
     best, failed = knee.capacity(levels)
     first_failed = next((lv for lv in levels if not lv.passed), None) if failed else None

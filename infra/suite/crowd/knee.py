@@ -59,6 +59,7 @@ class Level:
     startup_requests_p95: float | None = None
     backend_cpu: float | None = None  # cores, mean over the level
     generator_cpu: dict | None = None  # process label -> cores, mean over the level
+    load_average: float | None = None  # the machine's 1-min load average, mean over the level
 
     def to_json(self) -> dict:
         return asdict(self)

@@ -116,7 +116,7 @@ class Viewer(FastHttpUser):
         plan, habits = self.plan, self.plan.habits
         self.viewings += 1
         now = clock.monotonic()
-        playback = Playback(plan.size, habits, now)
+        playback = Playback(plan.size, habits, now, chunk=plan.chunk)
         level, entered = State.level, now
         tally = Tally(f"{self.seat}/{self.viewings}", level)
         next_habit = now + 10.0

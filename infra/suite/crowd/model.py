@@ -54,8 +54,10 @@ class Tally:
 class Playback:
     """One viewing of a file of `size` bytes; positions are byte offsets."""
 
-    def __init__(self, size: int, habits: Habits, now: float, start: int = 0) -> None:
-        self.size, self.habits = size, habits
+    def __init__(self, size: int, habits: Habits, now: float, start: int = 0, chunk: int = 1) -> None:
+        """`chunk`: ranges end on multiples of it (the digest table's chunks: only whole
+        chunks are verified, so a range ending mid-chunk would leave bytes unusable)."""
+        self.size, self.habits, self.chunk = size, habits, chunk
         self._begin(now, start, PLAYING)
 
     def _begin(self, now: float, offset: int, previous: str) -> None:
@@ -96,7 +98,8 @@ class Playback:
         wanted = self.habits.request_bytes
         if self.state in (STARTING, STALLED):      # the first range: as little as starts playback
             wanted = min(wanted, max(1, int(self.habits.start_seconds * self.habits.bitrate)))
-        return self.buffered, min(self.size, self.buffered + wanted) - 1
+        end = -(-(self.buffered + wanted) // self.chunk) * self.chunk
+        return self.buffered, min(self.size, end) - 1
 
     def wait_seconds(self, now: float) -> float:
         """How long a full buffer lasts before the next top-up range is due."""
