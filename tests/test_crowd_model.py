@@ -135,3 +135,14 @@ def test_the_matrix_summary_gains_a_capacity_column(tmp_path):
     assert "| reference@docker | docker | 2 s | – |" in shown
     assert "| range-server | local | 3 s | ≥ 320 (warm) |" in shown
     assert shown.endswith("| feature | x |\n")                          # the detail table is left alone
+
+
+def test_the_benchmark_gains_a_capacity_row():
+    from infra.measure.bench.report import capacity_table
+    from infra.measure.capacity.runner import TargetResult
+
+    level = knee.Level(40, 40, True, 1.0, 0.3, 0.5, None, 0, 0, 0.0, 5.0, 0, 0, range_p95=120.0)
+    results = [TargetResult("range-server", "warm", 40, 60, [level], None, {}, "", ""),
+               TargetResult("reference", "warm", 40, None, [level], None, {}, "", "")]
+    table = capacity_table(results, ["file server", "webtorrent", "reference"])
+    assert table.splitlines()[-1] == "| capacity: viewers at once, warm | 40 (p95 120 ms) | – | ≥ 40 (p95 120 ms) |"

@@ -1,6 +1,7 @@
 """python -m infra.measure.capacity [--targets reference,range-server,webtorrent,peerflix]
        [--levels 10,20,40,80 | --start 10 --stop 160 --factor 1.5] [--level-seconds 15]
-       [--workers N] [--bitrate 8Mbit] [--web-port 8089] [--out reports/capacity]
+       [--workers N] [--remote-workers M --master-bind 0.0.0.0 --master-port 5557]
+       [--bitrate 8Mbit] [--web-port 8089] [--out reports/capacity]
 
 Ramps Locust viewers of the large video against each target, one after the other in one
 ecosystem, and finds each one's knee. Prints the table, writes <out>/capacity.json and
@@ -69,13 +70,30 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--level-seconds", type=float, default=15.0, help="how long each level holds (default 15)")
     parser.add_argument("--workers", type=int, default=0,
                         help="Locust workers on this machine (default 0: one Locust process, no master)")
+    parser.add_argument("--remote-workers", type=int, default=0,
+                        help="workers that join from other machines (the master waits for them 60 s)")
+    parser.add_argument("--master-bind", default="127.0.0.1",
+                        help="address the Locust master listens on (0.0.0.0 for workers on other machines)")
+    parser.add_argument("--master-port", type=int, help="the master's port (default: a free one, printed)")
     parser.add_argument("--bitrate", type=bitrate, help="playback bitrate, e.g. 8Mbit (default: the video's own)")
     parser.add_argument("--web-port", type=int, help="show Locust's web UI on this port (the ramp still starts itself)")
+    parser.add_argument("--min-capacity", type=int, default=0,
+                        help="exit 1 if a target holds fewer viewers than this (a smoke test's floor)")
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "reports" / "capacity", help="where results go")
     args = parser.parse_args(argv)
-    if args.workers < 0 or args.level_seconds < 3 or args.factor <= 1 or args.start < 1:
+    if args.workers < 0 or args.remote_workers < 0 or args.level_seconds < 3 or args.factor <= 1 or args.start < 1:
         parser.error("--workers ≥ 0, --level-seconds ≥ 3, --factor > 1, --start ≥ 1")
     return args
+
+
+def verdict(results, floor: int) -> int:
+    """1 when a viewer got a wrong byte anywhere, or a target held fewer than `floor` viewers."""
+    problems = [f"{r.target}: {sum(lv.wrong_bytes for lv in r.levels)} chunks of wrong bytes"
+                for r in results if any(lv.wrong_bytes for lv in r.levels)]
+    problems += [f"{r.target}: capacity {r.capacity} < {floor} viewers" for r in results if r.capacity < floor]
+    for problem in problems:
+        print(f"[capacity] FAILED: {problem}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 def main(argv: list[str]) -> int:
@@ -84,7 +102,8 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGHUP, _interrupted)
     targets = tuple(t.strip() for t in args.targets.split(",") if t.strip())
     levels = args.levels or runner.levels_between(args.start, args.stop, args.factor)
-    ramp = runner.Ramp(levels, args.level_seconds, args.workers, args.bitrate, args.web_port)
+    ramp = runner.Ramp(levels, args.level_seconds, args.workers, args.bitrate, args.web_port,
+                       args.remote_workers, args.master_bind, args.master_port)
     try:
         before = report.machine()
         results = runner.run(targets, ramp, Settings.from_env(), args.out)
@@ -92,7 +111,7 @@ def main(argv: list[str]) -> int:
         report.save(results, ramp, before, after, args.out / "capacity.json")
         report.chart(results, args.out / "capacity.png")
         print(report.text(results, ramp, before, after, args.out))
-        return 0
+        return verdict(results, args.min_capacity)
     except (KeyboardInterrupt, Interrupted) as exc:
         print(f"[capacity] interrupted ({exc or 'Ctrl-C'}); Locust and the services stopped", file=sys.stderr)
         return 130

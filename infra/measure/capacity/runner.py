@@ -43,6 +43,9 @@ class Ramp:
     workers: int = 0
     bitrate: float | None = None        # bytes/s; None: the video's own
     web_port: int | None = None
+    remote_workers: int = 0             # workers joining from other machines (Locust's --worker --master-host)
+    master_bind: str = "127.0.0.1"
+    master_port: int | None = None
 
 
 @dataclass
@@ -149,7 +152,9 @@ class Session:
         outputs = launch.Outputs(out / f"{target_name}-warm")
         log(f"{target_name} (warm): levels {', '.join(map(str, ramp.levels))}, {ramp.level_seconds:g} s each, "
             f"{ramp.workers or 'no'} workers")
-        peaks = launch.run(plan, outputs, ramp.workers, {"target": service.pid}, web_port=ramp.web_port)
+        peaks = launch.run(plan, outputs, ramp.workers, {"target": service.pid}, web_port=ramp.web_port,
+                           remote_workers=ramp.remote_workers, master_bind=ramp.master_bind,
+                           master_port=ramp.master_port)
         result = analyse(plan, outputs, target_name, "warm", peaks)
         if target.services[0] in TORRENT_SERVERS:
             service.stop()

@@ -150,9 +150,11 @@ class LocustRun:
     index)` when given (it returns a function that stops that worker: containers)."""
 
     def __init__(self, plan: Plan, outputs: Outputs, workers: int = 0, watch: dict[str, int] | None = None,
-                 web_port: int | None = None, worker_launcher=None) -> None:
+                 web_port: int | None = None, worker_launcher=None, remote_workers: int = 0,
+                 master_bind: str = "127.0.0.1", master_port: int | None = None) -> None:
         self.plan, self.outputs, self.workers, self.web_port = plan, outputs, workers, web_port
         self.watch, self.worker_launcher = dict(watch or {}), worker_launcher
+        self.remote_workers, self.master_bind, self.master_port = remote_workers, master_bind, master_port
         self.processes: list[tuple[str, subprocess.Popen]] = []
         self.stoppers: list = []
         self.sampler: Sampler | None = None
@@ -170,14 +172,19 @@ class LocustRun:
         plan.save(outputs.plan)
         web = ["--web-host", "127.0.0.1", "--web-port", str(self.web_port)] if self.web_port else []
         try:
-            if self.workers == 0:
+            if self.workers == 0 and self.remote_workers == 0:
                 self._spawn("locust", _command(outputs.plan, outputs, web, bool(web)))
             else:
-                port = free_port()
-                role = ["--master", "--master-bind-host", "0.0.0.0" if self.worker_launcher else "127.0.0.1",
-                        "--master-bind-port", str(port), "--expect-workers", str(self.workers),
+                port = self.master_port or free_port()
+                bind = "0.0.0.0" if self.worker_launcher else self.master_bind
+                role = ["--master", "--master-bind-host", bind, "--master-bind-port", str(port),
+                        "--expect-workers", str(self.workers + self.remote_workers),
                         "--expect-workers-max-wait", str(int(STARTUP_GRACE)), *web]
                 self._spawn("master", _command(outputs.plan, outputs, role, bool(web)))
+                if self.remote_workers:
+                    print(f"[capacity] Locust master on {bind}:{port} waits {STARTUP_GRACE:.0f} s for "
+                          f"{self.remote_workers} more workers: python -m locust -f infra/suite/crowd/locustfile.py "
+                          f"--worker --master-host <this host> --master-port {port}", file=sys.stderr, flush=True)
                 for index in range(self.workers):
                     if self.worker_launcher is not None:
                         self.stoppers.append(self.worker_launcher(port, index))
@@ -226,9 +233,9 @@ class LocustRun:
 
 
 def run(plan: Plan, outputs: Outputs, workers: int = 0, watch: dict[str, int] | None = None,
-        web_port: int | None = None, worker_launcher=None) -> dict[str, float]:
-    """A whole ramp, start to finish (see LocustRun)."""
-    locust = LocustRun(plan, outputs, workers, watch, web_port, worker_launcher)
+        web_port: int | None = None, worker_launcher=None, **master) -> dict[str, float]:
+    """A whole ramp, start to finish (see LocustRun; `master`: remote_workers, master_bind, master_port)."""
+    locust = LocustRun(plan, outputs, workers, watch, web_port, worker_launcher, **master)
     locust.start()
     return locust.finish()
 
