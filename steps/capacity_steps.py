@@ -22,6 +22,7 @@ def _audience(context, count, ref, seconds):
                         bitrate, folder)
     context.add_cleanup(audience.stop)
     context.scene.audience = audience.start()
+    audience.wait_until_playing()
 
 
 def _outcome(context):

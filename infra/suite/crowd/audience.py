@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.ecosystem.logs import tail
+from infra.ecosystem.waits import NotReady, Wait
 from infra.suite.crowd import knee, launch
 from infra.suite.crowd.digests import ChunkTable
 from infra.suite.crowd.model import Habits
@@ -69,6 +71,23 @@ class Audience:
     def start(self) -> "Audience":
         self.locust.start()
         return self
+
+    def wait_until_playing(self, timeout: float = 60.0) -> None:
+        """Until the viewers have had answers, as many as there are viewers (Locust rewrites
+        its stats CSV every few seconds): Locust's start-up takes seconds on a loaded machine,
+        and a scenario that breaks something "while the crowd plays" must not break it before."""
+        def probe() -> int:
+            answered = knee.answered(self.outputs.stats_csv)
+            if answered < self.viewers:
+                raise NotReady(f"{answered} answered requests so far")
+            return answered
+
+        def exited() -> str | None:
+            main = self.locust.processes[0][1] if self.locust.processes else None
+            return f"Locust exited with {main.returncode}" if main is not None and main.poll() is not None else None
+
+        Wait(service="locust", what=f"{self.viewers} viewers playing", probe=probe, timeout=timeout, interval=0.5,
+             bail_out=exited, log_tail=lambda: tail(self.outputs.log(self.locust.processes[0][0]))).run()
 
     def wait(self) -> Outcome:
         """Until every viewer has left (the plan's schedule, with its deadline)."""

@@ -126,6 +126,18 @@ def locust_latencies(stats_csv: Path) -> dict[str, dict[str, float]]:
     return found
 
 
+def answered(stats_csv: Path) -> int:
+    """Requests answered without failure so far, by Locust's (periodically rewritten) stats CSV."""
+    try:
+        with Path(stats_csv).open(newline="") as handle:
+            for row in csv.DictReader(handle):
+                if row.get("Name") == "Aggregated":
+                    return int(row["Request Count"]) - int(row["Failure Count"])
+    except (OSError, ValueError, KeyError):
+        pass
+    return 0
+
+
 def _number(text: str | None) -> float | None:
     try:
         return float(text) if text not in (None, "", "N/A") else None
