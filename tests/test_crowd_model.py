@@ -1,5 +1,6 @@
 """The crowd's pure parts: chunk digests, the playback model on a fake clock, the knee,
-and the capacity column of the matrix. No Locust, no server."""
+and the capacity column of the matrix. No Locust (it would patch this process with
+gevent: it runs only in processes of its own), no server."""
 
 from __future__ import annotations
 
@@ -146,3 +147,43 @@ def test_the_benchmark_gains_a_capacity_row():
                TargetResult("reference", "warm", 40, None, [level], None, {}, "", "")]
     table = capacity_table(results, ["file server", "webtorrent", "reference"])
     assert table.splitlines()[-1] == "| capacity: viewers at once, warm | 40 (p95 120 ms) | – | ≥ 40 (p95 120 ms) |"
+
+
+def test_a_worker_in_a_container_plays_the_streams_at_their_in_network_addresses():
+    mapping = {"http://127.0.0.1:40001": "http://backend:8080", "http://127.0.0.1:4000": "http://webtorrent:8081"}
+    plan = Plan([{"url": "http://127.0.0.1:40001/api/stream/x", "headers": {}}, {"url": "http://127.0.0.1:4000/x",
+                 "headers": {}}, {"url": "http://127.0.0.1:5/x", "headers": {}}], 10, 4, [1, 2, 3], HABITS, [5], 3.0)
+    assert [s["url"] for s in plan.with_urls_mapped(mapping).streams] == [
+        "http://backend:8080/api/stream/x", "http://webtorrent:8081/x", "http://127.0.0.1:5/x"]   # 4000 is not 40001
+
+
+def test_docker_url_map_names_every_published_port():
+    from types import SimpleNamespace
+
+    from infra.measure.capacity.docker_workers import url_map
+
+    container = SimpleNamespace(reload=lambda: None, attrs={"NetworkSettings": {"Ports": {
+        "8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": "40001"}], "8081/tcp": [{"HostPort": "40002"}],
+        "6881/udp": None}}})
+    provider = SimpleNamespace(services={"webtorrent": SimpleNamespace(container=container)})
+    assert url_map(provider) == {"http://127.0.0.1:40001": "http://webtorrent:8080",
+                                 "http://127.0.0.1:40002": "http://webtorrent:8081"}
+
+
+def test_only_the_locustfile_imports_locust_or_gevent():
+    """Locust patches the standard library with gevent on import: anything behave, a backend
+    or the capacity command imports must not pull it in."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    offenders = []
+    for path in [*root.glob("infra/**/*.py"), *root.glob("steps/*.py"), root / "environment.py"]:
+        if "node_modules" in path.parts or path.name == "locustfile.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if any(n.split(".")[0] in ("locust", "gevent") or n.endswith("crowd.locustfile") for n in names):
+                offenders.append(str(path.relative_to(root)))
+    assert offenders == []

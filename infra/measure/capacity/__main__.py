@@ -1,7 +1,7 @@
 """python -m infra.measure.capacity [--targets reference,range-server,webtorrent,peerflix]
        [--levels 10,20,40,80 | --start 10 --stop 160 --factor 1.5] [--level-seconds 15]
        [--workers N] [--remote-workers M --master-bind 0.0.0.0 --master-port 5557]
-       [--bitrate 8Mbit] [--web-port 8089] [--out reports/capacity]
+       [--ecosystem docker] [--bitrate 8Mbit] [--web-port 8089] [--out reports/capacity]
 
 Ramps Locust viewers of the large video against each target, one after the other in one
 ecosystem, and finds each one's knee. Prints the table, writes <out>/capacity.json and
@@ -75,6 +75,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--master-bind", default="127.0.0.1",
                         help="address the Locust master listens on (0.0.0.0 for workers on other machines)")
     parser.add_argument("--master-port", type=int, help="the master's port (default: a free one, printed)")
+    parser.add_argument("--ecosystem", choices=("local", "docker"), default="local",
+                        help="who runs the swarm and the targets (docker: the --workers are containers too)")
     parser.add_argument("--bitrate", type=bitrate, help="playback bitrate, e.g. 8Mbit (default: the video's own)")
     parser.add_argument("--web-port", type=int, help="show Locust's web UI on this port (the ramp still starts itself)")
     parser.add_argument("--min-capacity", type=int, default=0,
@@ -103,7 +105,7 @@ def main(argv: list[str]) -> int:
     targets = tuple(t.strip() for t in args.targets.split(",") if t.strip())
     levels = args.levels or runner.levels_between(args.start, args.stop, args.factor)
     ramp = runner.Ramp(levels, args.level_seconds, args.workers, args.bitrate, args.web_port,
-                       args.remote_workers, args.master_bind, args.master_port)
+                       args.remote_workers, args.master_bind, args.master_port, args.ecosystem)
     try:
         before = report.machine()
         results = runner.run(targets, ramp, Settings.from_env(), args.out)

@@ -2,6 +2,10 @@
 and in it, target after target, a Locust ramp of viewers of the large video, so load on a
 shared machine falls on all of them alike.
 
+Under the docker provider (`--ecosystem docker`) the swarm and the targets are containers,
+and so are the Locust workers (`docker_workers`), on the run's network; the master stays
+on this host, where the results are written.
+
 Warm: the target already holds the video (one whole GET through it before the ramp), so
 the ramp measures serving, not the swarm. Only one torrent server runs at a time (the
 others are stopped), so none seeds to the next or competes for the CPU.
@@ -16,7 +20,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from infra.config import Settings
-from infra.ecosystem.local import LocalProvider
+from infra.ecosystem.providers import make_provider
 from infra.suite.crowd import knee, launch
 from infra.suite.crowd.digests import ChunkTable
 from infra.suite.crowd.model import Habits
@@ -46,6 +50,7 @@ class Ramp:
     remote_workers: int = 0             # workers joining from other machines (Locust's --worker --master-host)
     master_bind: str = "127.0.0.1"
     master_port: int | None = None
+    ecosystem: str = "local"            # docker: the swarm and the workers are containers
 
 
 @dataclass
@@ -131,8 +136,8 @@ def analyse(plan: Plan, outputs: launch.Outputs, target: str, mode: str, peaks: 
 class Session:
     """The running ecosystem and what every ramp needs from it."""
 
-    def __init__(self, provider: LocalProvider, client: Client) -> None:
-        self.provider, self.client = provider, client
+    def __init__(self, provider, client: Client, worker_launcher=None) -> None:
+        self.provider, self.client, self.worker_launcher = provider, client, worker_launcher
         endpoints = provider.endpoints
         self.urls = urls_of(endpoints)
         self.credentials = load_credentials(endpoints.credentials_file, {})
@@ -152,9 +157,10 @@ class Session:
         outputs = launch.Outputs(out / f"{target_name}-warm")
         log(f"{target_name} (warm): levels {', '.join(map(str, ramp.levels))}, {ramp.level_seconds:g} s each, "
             f"{ramp.workers or 'no'} workers")
-        peaks = launch.run(plan, outputs, ramp.workers, {"target": service.pid}, web_port=ramp.web_port,
-                           remote_workers=ramp.remote_workers, master_bind=ramp.master_bind,
-                           master_port=ramp.master_port)
+        watch = {"target": service.pid} if hasattr(service, "pid") else {}   # a container's processes: not here
+        peaks = launch.run(plan, outputs, ramp.workers, watch, web_port=ramp.web_port,
+                           worker_launcher=self.worker_launcher, remote_workers=ramp.remote_workers,
+                           master_bind=ramp.master_bind, master_port=ramp.master_port)
         result = analyse(plan, outputs, target_name, "warm", peaks)
         if target.services[0] in TORRENT_SERVERS:
             service.stop()
@@ -168,12 +174,17 @@ def run(targets: tuple[str, ...], ramp: Ramp, base: Settings, out: Path,
     with tempfile.TemporaryDirectory(prefix="swarmspec-capacity-") as tmp:
         Path(tmp).chmod(0o755)          # opentracker runs as 'nobody' when we are root
         settings = replace(base, run_dir=Path(tmp) / "run", reports_dir=out, extra_services=extras)
-        provider = LocalProvider(settings, progress=False)
+        provider = make_provider(ramp.ecosystem, settings, progress=False)
         client = Client()
         try:
-            log(f"starting the ecosystem ({', '.join(targets)})")
+            log(f"starting the ecosystem ({', '.join(targets)}; {ramp.ecosystem} provider)")
             provider.up()
-            session = Session(provider, client)
+            launcher = None
+            if ramp.ecosystem == "docker" and ramp.workers:
+                from infra.measure.capacity import docker_workers
+
+                launcher = docker_workers.launcher(provider)
+            session = Session(provider, client, launcher)
             for name in TORRENT_SERVERS:
                 if name == "backend" or name in extras.split(","):
                     provider.service(name).stop()      # one torrent server at a time

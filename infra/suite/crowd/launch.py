@@ -176,7 +176,7 @@ class LocustRun:
                 self._spawn("locust", _command(outputs.plan, outputs, web, bool(web)))
             else:
                 port = self.master_port or free_port()
-                bind = "0.0.0.0" if self.worker_launcher else self.master_bind
+                bind = getattr(self.worker_launcher, "bind", self.master_bind)
                 role = ["--master", "--master-bind-host", bind, "--master-bind-port", str(port),
                         "--expect-workers", str(self.workers + self.remote_workers),
                         "--expect-workers-max-wait", str(int(STARTUP_GRACE)), *web]

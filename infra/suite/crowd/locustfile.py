@@ -13,6 +13,7 @@ Locust's stats carry the latency of each range by level ("startup @40", "range @
 from __future__ import annotations
 
 import json
+import os
 import random
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -24,7 +25,7 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from infra.ecosystem import clock
 from infra.suite.crowd.digests import WrongBytes
-from infra.suite.crowd.model import Habits, Playback, Tally
+from infra.suite.crowd.model import Playback, Tally
 from infra.suite.crowd.plan import Plan
 
 END = -1      # the "level" after the ramp: viewers stop asking and send their last tally
@@ -63,7 +64,10 @@ def _init(environment, **_):
 
 
 def _on_plan(environment, msg, **_):
-    State.plan = Plan.from_json(msg.data)
+    """A worker's plan. In a container on a docker run's network the streams are reached at
+    their in-network addresses: SWARMSPEC_CROWD_URL_MAP maps the host's URL prefixes to them."""
+    mapping = json.loads(os.environ.get("SWARMSPEC_CROWD_URL_MAP", "{}"))
+    State.plan = Plan.from_json(msg.data).with_urls_mapped(mapping)
 
 
 def _on_level(environment, msg, **_):

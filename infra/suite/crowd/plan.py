@@ -9,7 +9,7 @@ nothing but this package. Pure data, no Locust import.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from infra.suite.crowd.digests import ChunkTable
@@ -62,6 +62,18 @@ class Plan:
     def load(cls, path: Path) -> Plan:
         return cls.from_json(json.loads(Path(path).read_text()))
 
+    def with_urls_mapped(self, mapping: dict[str, str]) -> Plan:
+        """The plan with each stream URL's prefix replaced as `mapping` says (a worker in a
+        container reaches the host's published ports at in-network addresses)."""
+        return replace(self, streams=[{**stream, "url": mapped(stream["url"], mapping)} for stream in self.streams])
+
     def schedule_seconds(self) -> float:
         """The ramp's longest run, flush included: the parent's deadline is built on it."""
         return len(self.levels) * self.level_seconds + self.flush_seconds
+
+
+def mapped(url: str, mapping: dict[str, str]) -> str:
+    for prefix, replacement in mapping.items():
+        if url == prefix or url.startswith(prefix + "/"):
+            return replacement + url[len(prefix):]
+    return url
