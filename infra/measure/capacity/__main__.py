@@ -77,6 +77,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--master-port", type=int, help="the master's port (default: a free one, printed)")
     parser.add_argument("--ecosystem", choices=("local", "docker"), default="local",
                         help="who runs the swarm and the targets (docker: the --workers are containers too)")
+    parser.add_argument("--modes", default="warm,cold",
+                        help="warm (the target holds the video), cold (every viewing a fresh torrent); default both")
+    parser.add_argument("--cold-max", type=int, default=80,
+                        help="a cold ramp's last level at most (each viewing needs a fresh copy seeded first; default 80)")
     parser.add_argument("--bitrate", type=bitrate, help="playback bitrate, e.g. 8Mbit (default: the video's own)")
     parser.add_argument("--web-port", type=int, help="show Locust's web UI on this port (the ramp still starts itself)")
     parser.add_argument("--min-capacity", type=int, default=0,
@@ -104,8 +108,13 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGHUP, _interrupted)
     targets = tuple(t.strip() for t in args.targets.split(",") if t.strip())
     levels = args.levels or runner.levels_between(args.start, args.stop, args.factor)
+    modes = tuple(m.strip() for m in args.modes.split(",") if m.strip())
+    if not modes or set(modes) - {"warm", "cold"}:
+        print(f"--modes {args.modes!r}: choose warm, cold or warm,cold", file=sys.stderr)
+        return 2
     ramp = runner.Ramp(levels, args.level_seconds, args.workers, args.bitrate, args.web_port,
-                       args.remote_workers, args.master_bind, args.master_port, args.ecosystem)
+                       args.remote_workers, args.master_bind, args.master_port, args.ecosystem,
+                       modes, args.cold_max)
     try:
         before = report.machine()
         results = runner.run(targets, ramp, Settings.from_env(), args.out)

@@ -13,6 +13,7 @@ others are stopped), so none seeds to the next or competes for the CPU.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
@@ -27,6 +28,7 @@ from infra.suite.crowd.model import Habits
 from infra.suite.crowd.plan import Criteria, Plan
 from infra.suite.http import Client
 from infra.suite.library import Library, VideoRef
+from infra.suite.swarm_control import SwarmControl
 from infra.suite.targets import load_credentials, make_target, urls_of
 from videos import load_manifest
 
@@ -50,13 +52,15 @@ class Ramp:
     remote_workers: int = 0             # workers joining from other machines (Locust's --worker --master-host)
     master_bind: str = "127.0.0.1"
     master_port: int | None = None
-    ecosystem: str = "local"            # docker: the swarm and the workers are containers
+    ecosystem: str = "local"            # docker: the swarm and the targets are containers
+    modes: tuple[str, ...] = ("warm",)  # warm, cold
+    cold_max: int = 80                  # a cold ramp's levels stop here: each viewing needs a fresh torrent
 
 
 @dataclass
 class TargetResult:
     target: str
-    mode: str                           # warm
+    mode: str                           # warm | cold
     capacity: int
     failed_level: int | None            # the first level that failed (None: the ramp never failed)
     levels: list[knee.Level]
@@ -142,29 +146,62 @@ class Session:
         self.urls = urls_of(endpoints)
         self.credentials = load_credentials(endpoints.credentials_file, {})
         self.video = Library.of_running(endpoints, client)[VIDEO]
+        self.swarm = SwarmControl(endpoints, provider)
         self.table = ChunkTable.of_file(self.video.main_path)
 
-    def ramp(self, target_name: str, ramp: Ramp, out: Path, criteria: Criteria) -> TargetResult:
+    def ramp(self, target_name: str, ramp: Ramp, out: Path, criteria: Criteria, mode: str = "warm") -> TargetResult:
         target = make_target(target_name, self.urls, self.credentials)
         service = self.provider.service(target.services[0])
         if target.services[0] in TORRENT_SERVERS:
-            service.restart()           # empty storage, so the warm-up is the only fetch
-        url, headers = target.stream_url(self.client, self.video), target.auth_headers(self.client)
-        warm_up(target_name, url, headers, self.client, self.video)
-        plan = Plan(streams=[{"url": url, "headers": headers}], size=self.video.size, chunk=self.table.chunk,
+            service.restart()           # empty storage: warm, the warm-up is the only fetch; cold, nothing seen
+        plan = Plan(streams=[], size=self.video.size, chunk=self.table.chunk,
                     digests=list(self.table.digests), habits=habits_for(self.video, ramp.bitrate),
                     levels=list(ramp.levels), level_seconds=ramp.level_seconds, criteria=criteria)
-        outputs = launch.Outputs(out / f"{target_name}-warm")
-        log(f"{target_name} (warm): levels {', '.join(map(str, ramp.levels))}, {ramp.level_seconds:g} s each, "
+        variants: list[str] = []
+        if mode == "warm":
+            url, headers = target.stream_url(self.client, self.video), target.auth_headers(self.client)
+            warm_up(target_name, url, headers, self.client, self.video)
+            plan = replace(plan, streams=[{"url": url, "headers": headers}])
+        else:
+            levels = [level for level in ramp.levels if level <= ramp.cold_max] or [min(ramp.levels)]
+            pool = self.fresh_variants(round(max(levels) * 1.3) + 5)
+            variants = [v["hash"] for v in pool]
+            plan = replace(plan, levels=levels, cold={
+                "target": target_name, "urls": dict(self.urls), "credentials": dict(self.credentials),
+                "video": {"name": self.video.name, "size": self.video.size}, "workers": max(1, ramp.workers),
+                "variants": [{"hash": v["hash"], "magnet": v["magnetURI"]} for v in pool]})
+        outputs = launch.Outputs(out / f"{target_name}-{mode}")
+        log(f"{target_name} ({mode}): levels {', '.join(map(str, plan.levels))}, {ramp.level_seconds:g} s each, "
             f"{ramp.workers or 'no'} workers")
         watch = {"target": service.pid} if hasattr(service, "pid") else {}   # a container's processes: not here
         peaks = launch.run(plan, outputs, ramp.workers, watch, web_port=ramp.web_port,
                            worker_launcher=self.worker_launcher, remote_workers=ramp.remote_workers,
                            master_bind=ramp.master_bind, master_port=ramp.master_port)
-        result = analyse(plan, outputs, target_name, "warm", peaks)
+        result = analyse(plan, outputs, target_name, mode, peaks)
         if target.services[0] in TORRENT_SERVERS:
             service.stop()
+        for info_hash in variants:
+            self.swarm.remove_variant(info_hash)
         return result
+
+    def fresh_variants(self, count: int) -> list[dict]:
+        """`count` fresh copies of the video (new info hashes, the same bytes), admitted to
+        the tracker at once and announced, before the ramp starts."""
+        log(f"seeding {count} fresh copies of {self.video.name} for a cold ramp")
+        made = []
+        for _ in range(count):
+            exchange = self.client.request("POST", f"{self.provider.endpoints.seeder}/torrents/{self.video.name}/variants",
+                                           record=False)
+            if exchange.status != 201:
+                raise RuntimeError(f"seeder: POST /torrents/{self.video.name}/variants -> "
+                                   f"{exchange.status or exchange.error} {exchange.body[:200]!r}")
+            made.append(json.loads(exchange.body))
+        self.provider.admit([v["hash"] for v in made])
+        for variant in made:
+            self.swarm.set_seeding(self.client, variant["hash"], True)
+        for variant in made:
+            self.swarm.wait_until_tracker_knows(self.client, variant["hash"])
+        return made
 
 
 def run(targets: tuple[str, ...], ramp: Ramp, base: Settings, out: Path,
@@ -189,7 +226,10 @@ def run(targets: tuple[str, ...], ramp: Ramp, base: Settings, out: Path,
                 if name == "backend" or name in extras.split(","):
                     provider.service(name).stop()      # one torrent server at a time
             for target_name in targets:
-                results.append(session.ramp(target_name, ramp, out, criteria))
+                for mode in ramp.modes:
+                    if mode == "cold" and target_name == "range-server":
+                        continue                 # a file server has no torrents: cold is warm
+                    results.append(session.ramp(target_name, ramp, out, criteria, mode))
         finally:
             client.close()
             provider.down()

@@ -106,10 +106,14 @@ class Viewer(FastHttpUser):
         State.users_started += 1
         self.seat = f"{self.environment.runner.client_id if isinstance(self.environment.runner, WorkerRunner) else 'local'}-{State.users_started}"
         self.random = random.Random(f"{self.plan.seed}-{self.seat}")
-        stream = self.plan.streams[State.users_started % len(self.plan.streams)]
+        self.viewings = 0
+        self.cold = ColdStreams(self.plan.cold, self.environment.runner) if self.plan.cold else None
+        if self.cold is None:
+            self._use(self.plan.streams[State.users_started % len(self.plan.streams)])
+
+    def _use(self, stream: dict) -> None:
         self.path, self.headers = urlsplit(stream["url"])._replace(scheme="", netloc="").geturl(), stream["headers"]
         self.client.base_url = "{0.scheme}://{0.netloc}".format(urlsplit(stream["url"]))
-        self.viewings = 0
 
     @task
     def watch(self) -> None:
@@ -123,6 +127,15 @@ class Viewer(FastHttpUser):
         playback = Playback(plan.size, habits, now, chunk=plan.chunk)
         level, entered = State.level, now
         tally = Tally(f"{self.seat}/{self.viewings}", level)
+        if self.cold is not None:                 # a torrent the target has never seen: its stream flow first
+            try:
+                self._use(self.cold.open())
+            except ColdStreamFailed as failed:
+                tally.errors.append(str(failed))
+                tally.startups.append(clock.monotonic() - now)
+                self._send(tally, playback, clock.monotonic(), now)
+                gevent.sleep(1.0)
+                return
         next_habit = now + 10.0
         pause_until = None
         while State.level != END:
@@ -193,6 +206,48 @@ class Viewer(FastHttpUser):
             (tally.seeks if playback.seeking else tally.startups).append(waiting)
         tally.watched = now - entered
         self.environment.runner.send_message("tally", tally.to_json())
+
+
+class ColdStreamFailed(RuntimeError):
+    """No stream URL for a fresh torrent: the pool is used up, or the target's flow failed."""
+
+
+class ColdStreams:
+    """Fresh variants for one Locust process, each used once. Workers take disjoint shares
+    of the pool (every `count`-th from their index). The target's stream flow runs here, in
+    the viewer's startup, with the suite's own target adapters (requests, which gevent made
+    cooperative); imported late, as only cold runs need them."""
+
+    _next: dict[int, int] = {}
+
+    def __init__(self, cold: dict, runner) -> None:
+        from infra.suite.http import Client
+        from infra.suite.targets import make_target
+
+        self.cold = cold
+        self.index = getattr(runner, "worker_index", 0) if isinstance(runner, WorkerRunner) else 0
+        self.count = max(1, int(cold.get("workers", 1)))
+        self.client = Client()
+        self.target = make_target(cold["target"], cold["urls"], cold["credentials"])
+        if self.target.spec.login is not None:
+            self.target.session(self.client)         # logging in is not part of a viewer's startup
+
+    def open(self) -> dict:
+        from types import SimpleNamespace
+
+        taken = ColdStreams._next.get(self.index, 0)
+        ColdStreams._next[self.index] = taken + 1
+        position = self.index + taken * self.count
+        if position >= len(self.cold["variants"]):
+            raise ColdStreamFailed(f"no fresh torrent left ({len(self.cold['variants'])} in the pool)")
+        variant = self.cold["variants"][position]
+        video = SimpleNamespace(magnet=variant["magnet"], info_hash=variant["hash"], **self.cold["video"])
+        try:
+            url = self.target.stream_url(self.client, video)
+        except Exception as exc:   # noqa: BLE001 - any failure of the flow is this viewer's visible error
+            raise ColdStreamFailed(f"stream flow for {variant['hash']}: {exc.__class__.__name__}: {exc}") from None
+        self.client.exchanges.clear()                 # the suite's client records; a crowd does not need it
+        return {"url": url, "headers": self.target.auth_headers(self.client)}
 
 
 def _answer_problem(response, first: int, last: int, size: int) -> str | None:

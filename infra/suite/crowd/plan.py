@@ -40,6 +40,11 @@ class Plan:
     stop_after_failure: bool = True  # end the ramp once a level fails (the knee is behind it)
     seed: int = 16
     flush_seconds: float = 20.0      # at most this long for the last level's records
+    # Cold: every viewing starts on a torrent the target has never seen. The viewer runs the
+    # target's stream flow itself (part of its startup) for the next of these fresh variants:
+    # {"target": name, "urls": {...}, "credentials": {...}, "video": {"name", "size"},
+    #  "variants": [{"hash", "magnet"}, ...]}; None: warm, `streams` as they are.
+    cold: dict | None = None
 
     @property
     def table(self) -> ChunkTable:
