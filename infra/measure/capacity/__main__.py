@@ -5,7 +5,9 @@
 
 Ramps Locust viewers of the large video against each target, one after the other in one
 ecosystem, and finds each one's knee. Prints the table, writes <out>/capacity.json and
-<out>/capacity.png, and each target's Locust CSV/HTML report under <out>/<target>-warm/.
+<out>/capacity.png, and each target's Locust CSV/HTML report under <out>/<target>-<mode>/.
+Warm: the target already holds the video; cold: every viewing starts on a fresh copy
+(a new info hash) the target has never seen, and its startup includes the target's stream flow.
 Example (a quick look): python -m infra.measure.capacity --targets range-server,reference --stop 40
 """
 

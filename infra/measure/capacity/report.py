@@ -67,7 +67,7 @@ def text(results, ramp, before: dict, after: dict, out: Path) -> str:
         ratios = [f"{r.target} {r.capacity / limit.capacity:.2f}×" for r in results if r is not limit]
         lines.append(f"\nCapacity relative to the file server (the limit): {', '.join(ratios) or '–'}")
     lines.append(f"Chart: {out / 'capacity.png'}; figures: {out / 'capacity.json'}; "
-                 f"Locust reports: {out}/<target>-warm/locust.html")
+                 f"Locust reports: {out}/<target>-<mode>/locust.html")
     return "\n".join(lines)
 
 
