@@ -22,6 +22,12 @@ from infra.ecosystem.docker.reaper import LABEL_SERVICE
 ROLE = "locust"
 
 
+def container_pid(service) -> int | None:
+    """The host pid of a docker service's main process (psutil reads its CPU from the host)."""
+    service.container.reload()
+    return service.container.attrs["State"].get("Pid") or None
+
+
 def url_map(provider) -> dict[str, str]:
     """Host URL prefix -> in-network URL prefix, for every port a service publishes on the
     host (its HTTP port, and a backend's own streaming port)."""
@@ -58,6 +64,9 @@ def launcher(provider) -> Callable[[int, int], Callable[[], None]]:
             except Exception:   # noqa: BLE001 - already gone (the run's clean-up removes by label anyway)
                 pass
 
+        container.reload()
+        stop.pid = container.attrs["State"]["Pid"]     # its processes, seen from the host: the sampler reads their CPU
+        stop.label = f"worker-{index + 1}"
         return stop
 
     start.bind = gateway          # the master listens on the network's gateway only, not on every interface

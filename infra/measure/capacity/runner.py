@@ -173,7 +173,7 @@ class Session:
         outputs = launch.Outputs(out / f"{target_name}-{mode}")
         log(f"{target_name} ({mode}): levels {', '.join(map(str, plan.levels))}, {ramp.level_seconds:g} s each, "
             f"{ramp.workers or 'no'} workers")
-        watch = {"target": service.pid} if hasattr(service, "pid") else {}   # a container's processes: not here
+        watch = {"target": self.target_pid(service)}
         peaks = launch.run(plan, outputs, ramp.workers, watch, web_port=ramp.web_port,
                            worker_launcher=self.worker_launcher, remote_workers=ramp.remote_workers,
                            master_bind=ramp.master_bind, master_port=ramp.master_port)
@@ -183,6 +183,15 @@ class Session:
         for info_hash in variants:
             self.swarm.remove_variant(info_hash)
         return result
+
+    @staticmethod
+    def target_pid(service) -> int | None:
+        """The target's process: a local service's, or a container's main process as the host sees it."""
+        if hasattr(service, "pid"):
+            return service.pid
+        from infra.measure.capacity.docker_workers import container_pid
+
+        return container_pid(service)
 
     def fresh_variants(self, count: int) -> list[dict]:
         """`count` fresh copies of the video (new info hashes, the same bytes), admitted to

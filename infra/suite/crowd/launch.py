@@ -187,7 +187,10 @@ class LocustRun:
                           f"--worker --master-host <this host> --master-port {port}", file=sys.stderr, flush=True)
                 for index in range(self.workers):
                     if self.worker_launcher is not None:
-                        self.stoppers.append(self.worker_launcher(port, index))
+                        stop = self.worker_launcher(port, index)
+                        self.stoppers.append(stop)
+                        if getattr(stop, "pid", None):          # a container's process, seen from here
+                            self.watch[stop.label] = stop.pid
                     else:
                         self._spawn(f"worker-{index + 1}", _command(
                             outputs.plan, outputs, ["--worker", "--master-host", "127.0.0.1", "--master-port",
@@ -195,7 +198,8 @@ class LocustRun:
         except BaseException:
             self.stop()
             raise
-        self.sampler = Sampler({**self.watch, **{name: p.pid for name, p in self.processes}}, outputs.samples)
+        watched = {name: pid for name, pid in self.watch.items() if pid}
+        self.sampler = Sampler({**watched, **{name: p.pid for name, p in self.processes}}, outputs.samples)
         self.sampler.start()
 
     def finish(self) -> dict[str, float]:
