@@ -42,14 +42,15 @@ def url_map(provider) -> dict[str, str]:
 
 def launcher(provider) -> Callable[[int, int], Callable[[], None]]:
     """A `worker_launcher` for `LocustRun`: starts worker `index` (a container joining the
-    master's `port` on the host) and returns the function that removes it."""
+    master's `port` on the host) and returns the function that saves its log to `log_dir`
+    and removes it."""
     client = provider.client
     runtime = f"{images.HOLD_REPO}/runtime:{provider.run_id}"
     image = images.build_role_image(client, ROLE, runtime, progress=False)
     gateway = provider.network.attrs["IPAM"]["Config"][0]["Gateway"]
     mapping = json.dumps(url_map(provider))
 
-    def start(port: int, index: int) -> Callable[[], None]:
+    def start(port: int, index: int, log_dir=None) -> Callable[[], None]:
         name = f"{provider.layout.network_name}-locust-{index + 1}"
         container = client.containers.run(
             image, name=name, detach=True, init=True,
@@ -60,6 +61,8 @@ def launcher(provider) -> Callable[[int, int], Callable[[], None]]:
 
         def stop() -> None:
             try:
+                if log_dir is not None:               # its log, beside the master's
+                    (log_dir / f"worker-{index + 1}.log").write_bytes(container.logs(stdout=True, stderr=True))
                 container.remove(force=True)
             except Exception:   # noqa: BLE001 - already gone (the run's clean-up removes by label anyway)
                 pass

@@ -187,7 +187,7 @@ class LocustRun:
                           f"--worker --master-host <this host> --master-port {port}", file=sys.stderr, flush=True)
                 for index in range(self.workers):
                     if self.worker_launcher is not None:
-                        stop = self.worker_launcher(port, index)
+                        stop = self.worker_launcher(port, index, outputs.folder)
                         self.stoppers.append(stop)
                         if getattr(stop, "pid", None):          # a container's process, seen from here
                             self.watch[stop.label] = stop.pid

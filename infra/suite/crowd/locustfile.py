@@ -3,7 +3,8 @@ and the stepped ramp (a `LoadTestShape`). Only Locust's own processes import thi
 (`python -m locust -f infra/suite/crowd/locustfile.py`; gevent patches them).
 
 Messages, all Locust's own (so workers on other machines need no other channel):
-- "plan"  master -> worker on connect: the Plan (streams, digests, habits);
+- "plan?" worker -> master once it listens, "plan" master -> that worker: the Plan
+  (streams, digests, habits);
 - "level" master -> workers when the ramp moves: every viewer closes its tally of the
   level it was in and sends it;
 - "tally" worker -> master: one viewer's `Tally` of one level, appended to --records.
@@ -58,9 +59,12 @@ def _init(environment, **_):
     runner.register_message("plan", _on_plan)
     runner.register_message("level", _on_level)
     runner.register_message("tally", _on_tally)
-    if isinstance(runner, MasterRunner):
-        environment.events.worker_connect.add_listener(
-            lambda client_id, **_: runner.send_message("plan", State.plan.to_json(), client_id=client_id))
+    runner.register_message("plan?", lambda environment, msg, **_: runner.send_message(
+        "plan", State.plan.to_json(), client_id=msg.node_id))
+    if isinstance(runner, WorkerRunner):
+        # Asked for once this worker listens (Locust's worker_connect fires on the master
+        # before a worker's init has finished: a plan sent then can arrive unheard).
+        runner.send_message("plan?")
 
 
 def _on_plan(environment, msg, **_):
