@@ -98,7 +98,9 @@ def verdict(results, floor: int) -> int:
     """1 when a viewer got a wrong byte anywhere, or a target held fewer than `floor` viewers."""
     problems = [f"{r.target}: {sum(lv.wrong_bytes for lv in r.levels)} chunks of wrong bytes"
                 for r in results if any(lv.wrong_bytes for lv in r.levels)]
-    problems += [f"{r.target}: capacity {r.capacity} < {floor} viewers" for r in results if r.capacity < floor]
+    problems += [f"{r.target} ({r.mode}): capacity {r.capacity} < {floor} viewers" for r in results
+                 if r.capacity < floor]
+    problems += [f"{r.target} ({r.mode}): {note}" for r in results for note in r.notes]
     for problem in problems:
         print(f"[capacity] FAILED: {problem}", file=sys.stderr)
     return 1 if problems else 0

@@ -132,6 +132,9 @@ def analyse(plan: Plan, outputs: launch.Outputs, target: str, mode: str, peaks: 
         levels.append(judged)
     best, failed = knee.capacity(levels)
     first_failed = next((lv for lv in levels if not lv.passed), None) if failed else None
+    if not levels:                      # nobody played: a broken run, not a capacity of zero
+        return TargetResult(target, mode, 0, plan.levels[0], [], peaks.get("target"), {}, "no viewer reported back",
+                            str(outputs.folder), [f"no viewer reported back: see {outputs.folder}/*.log"])
     return TargetResult(target, mode, best, first_failed.viewers if first_failed else None, levels,
                         peaks.get("target"), {k: v for k, v in peaks.items() if k != "target"},
                         saturation(first_failed), str(outputs.folder))
@@ -238,6 +241,11 @@ def run(targets: tuple[str, ...], ramp: Ramp, base: Settings, out: Path,
                 for mode in ramp.modes:
                     if mode == "cold" and target_name == "range-server":
                         continue                 # a file server has no torrents: cold is warm
+                    if mode == "cold" and launcher is not None:
+                        log(f"{target_name} (cold): not run with worker containers, which carry the crowd's "
+                            f"modules but not the suite's target adapters that run each viewer's stream flow; "
+                            f"run cold with the local provider, or without --workers")
+                        continue
                     results.append(session.ramp(target_name, ramp, out, criteria, mode))
         finally:
             client.close()
