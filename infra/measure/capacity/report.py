@@ -78,20 +78,30 @@ def chart(results, path: Path) -> None:
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
     figure, (latency, stalls) = pyplot.subplots(1, 2, figsize=(12, 4.5))
+    ticks = sorted({lv.viewers for r in results for lv in r.levels})
     for result in results:
         levels = [lv for lv in result.levels if lv.range_p95 is not None]
         style = {"linestyle": "--", "color": "black"} if result.target == LIMIT else {}
         label = f"{result.target} ({result.mode}): {result.capacity}"
-        latency.plot([lv.viewers for lv in levels], [lv.range_p95 for lv in levels], marker="o", label=label, **style)
+        line, = latency.plot([lv.viewers for lv in levels], [lv.range_p95 for lv in levels], marker="o", label=label,
+                             **style)
         stalls.plot([lv.viewers for lv in result.levels], [lv.rebuffer_ratio for lv in result.levels], marker="o",
-                    label=label, **style)
+                    label=label, color=line.get_color(), linestyle=line.get_linestyle())
+        failed = [lv for lv in levels if not lv.passed]          # levels past the knee: hollow
+        latency.plot([lv.viewers for lv in failed], [lv.range_p95 for lv in failed], linestyle="none", marker="o",
+                     markersize=9, markerfacecolor="white", color=line.get_color())
     latency.set(xlabel="viewers at once", ylabel="p95 range latency (ms)", title="Range latency", xscale="log")
     stalls.set(xlabel="viewers at once", ylabel="stalled s / watched s", title="Rebuffer ratio", xscale="log")
     for axis in (latency, stalls):
+        axis.set_xticks(ticks)
+        axis.xaxis.set_major_formatter(ScalarFormatter())
+        axis.xaxis.set_minor_formatter(NullFormatter())
         axis.grid(True, alpha=0.3)
         axis.legend(fontsize=8)
-    figure.suptitle("swarmspec capacity (file server dashed: the limit)")
+    figure.suptitle("swarmspec capacity (file server dashed: the limit; hollow: a level that failed)")
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)

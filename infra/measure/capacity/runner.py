@@ -132,6 +132,8 @@ def analyse(plan: Plan, outputs: launch.Outputs, target: str, mode: str, peaks: 
         levels.append(judged)
     best, failed = knee.capacity(levels)
     first_failed = next((lv for lv in levels if not lv.passed), None) if failed else None
+    if first_failed is not None:       # later levels ran only while the ramp was stopping: partial, left out
+        levels = [lv for lv in levels if lv.viewers <= first_failed.viewers]
     if not levels:                      # nobody played: a broken run, not a capacity of zero
         return TargetResult(target, mode, 0, plan.levels[0], [], peaks.get("target"), {}, "no viewer reported back",
                             str(outputs.folder), [f"no viewer reported back: see {outputs.folder}/*.log"])
