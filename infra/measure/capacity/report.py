@@ -64,7 +64,8 @@ def text(results, ramp, before: dict, after: dict, out: Path) -> str:
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     lines += [row(r) for r in results]
     if limit is not None and limit.capacity:
-        ratios = [f"{r.target} {r.capacity / limit.capacity:.2f}×" for r in results if r is not limit]
+        ratios = [f"{r.target} ({r.mode}) {'≥ ' if not r.failed_level else ''}{r.capacity / limit.capacity:.2f}×"
+                  for r in results if r is not limit]
         lines.append(f"\nCapacity relative to the file server (the limit): {', '.join(ratios) or '–'}")
     lines.append(f"Chart: {out / 'capacity.png'}; figures: {out / 'capacity.json'}; "
                  f"Locust reports: {out}/<target>-<mode>/locust.html")
