@@ -26,6 +26,7 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from infra.ecosystem import clock
 from infra.suite.crowd.digests import WrongBytes
+from infra.suite.crowd.knee import level_passes
 from infra.suite.crowd.model import Playback, Tally
 from infra.suite.crowd.plan import Plan
 
@@ -102,7 +103,7 @@ class Viewer(FastHttpUser):
 
     def on_start(self) -> None:
         deadline = clock.SYSTEM.deadline(30)
-        while State.plan is None and not deadline.expired():   # a worker's plan arrives on connect
+        while State.plan is None and not deadline.expired():   # a worker's plan: asked for at its init
             gevent.sleep(0.1)
         if State.plan is None:
             raise RuntimeError("no capacity plan from the master within 30 s")
@@ -294,8 +295,6 @@ class Ramp(LoadTestShape):
         return last, plan.spawn_rate
 
     def _a_level_failed(self) -> bool:
-        from infra.suite.crowd.knee import level_passes   # pure; imported late to keep start-up light
-
         plan = State.plan
         return any(level != self.current and len(tallies) >= level and not level_passes(tallies, plan.criteria)
                    for level, tallies in State.tallies.items() if level > 0)
