@@ -154,11 +154,23 @@ class Session:
         self.swarm = SwarmControl(endpoints, provider)
         self.table = ChunkTable.of_file(self.video.main_path)
 
+    def fresh(self, name: str):
+        """The service restarted with empty storage. On a free port where the provider can
+        (a crowd's thousands of client sockets may hold the old one: seen, EADDRINUSE), so
+        the target is made afterwards, from the service's current URL."""
+        service = self.provider.service(name)
+        service.stop()
+        if hasattr(service, "start_on_free_port"):
+            service.start_on_free_port()
+        else:
+            service.start()
+        self.urls = {**self.urls, name: service.url}
+        return service
+
     def ramp(self, target_name: str, ramp: Ramp, out: Path, criteria: Criteria, mode: str = "warm") -> TargetResult:
-        target = make_target(target_name, self.urls, self.credentials)
-        service = self.provider.service(target.services[0])
-        if target.services[0] in TORRENT_SERVERS:
-            service.restart()           # empty storage: warm, the warm-up is the only fetch; cold, nothing seen
+        name = make_target(target_name, self.urls, self.credentials).services[0]
+        service = self.fresh(name) if name in TORRENT_SERVERS else self.provider.service(name)
+        target = make_target(target_name, self.urls, self.credentials)   # empty storage: warm-up only / nothing seen
         plan = Plan(streams=[], size=self.video.size, chunk=self.table.chunk,
                     digests=list(self.table.digests), habits=habits_for(self.video, ramp.bitrate),
                     levels=list(ramp.levels), level_seconds=ramp.level_seconds, criteria=criteria)
@@ -248,7 +260,12 @@ def run(targets: tuple[str, ...], ramp: Ramp, base: Settings, out: Path,
                             f"modules but not the suite's target adapters that run each viewer's stream flow; "
                             f"run cold with the local provider, or without --workers")
                         continue
-                    results.append(session.ramp(target_name, ramp, out, criteria, mode))
+                    try:
+                        results.append(session.ramp(target_name, ramp, out, criteria, mode))
+                    except (RuntimeError, OSError, launch.LocustFailed) as exc:   # one target's failure, not the run's
+                        log(f"{target_name} ({mode}) FAILED: {exc}")
+                        results.append(TargetResult(target_name, mode, 0, ramp.levels[0], [], None, {},
+                                                    "the ramp failed", str(out), [f"ramp failed: {str(exc)[:300]}"]))
         finally:
             client.close()
             provider.down()
