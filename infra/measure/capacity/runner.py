@@ -110,8 +110,10 @@ def saturation(level: knee.Level | None) -> str:
         if cores >= 0.9:
             busy.append(f"the generator's {name} ({cores:.2f} cores)")
     load = level.load_average
-    if load is not None and load > CPUS:
+    if load is not None and load > 2 * CPUS:
         busy.append(f"the machine (load average {load:.1f} on {CPUS} CPUs)")
+    if level.errors:
+        busy.append(f"the target's answers ({level.errors} failed requests)")
     return ", ".join(busy) or "no process and not the machine: the swarm, the disk or the network"
 
 
