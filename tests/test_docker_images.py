@@ -29,7 +29,7 @@ DOCKER_DIR = ROOT / "infra" / "ecosystem" / "docker"
 RUN_DIR = Path(os.environ.get("SWARMSPEC_RUN_DIR", ROOT / ".run"))
 RUNTIME_REF_FILE = RUN_DIR / "docker" / "runtime-image.txt"
 RUNTIME_LATEST = "swarmspec/runtime:latest"
-RUNTIME_PKGS = ("libtorrent", "aiohttp", "PyJWT", "tenacity")
+RUNTIME_PKGS = ("libtorrent", "aiohttp", "PyJWT", "tenacity", "locust", "psutil")
 TEST_LABEL = {"org.swarmspec.test": "test_docker_images"}
 EXIT_NO_ENGINE = 3
 

@@ -208,6 +208,38 @@ def figures_markdown(runs: list[Run], runs_dir: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def capacities(path: Path) -> dict[str, str]:
+    """Each target's capacity (viewers at once) from the last capacity run's JSON
+    (`python -m infra.measure.capacity`), "≥ N" where no level of its ramp failed."""
+    if not path.exists():
+        return {}
+    data = json.loads(path.read_text())
+    found = {}
+    for result in data.get("targets", []):
+        value = str(result["capacity"]) if result.get("failed_level") else f"≥ {result['capacity']}"
+        found.setdefault(result["target"], f"{value} ({result['mode']})")
+    return found
+
+
+def with_capacity_column(markdown: str, found: dict[str, str]) -> str:
+    """The summary table with a capacity column (from a capacity run, not from the suite's
+    grades: the ramp runs separately, and its JSON says when and how)."""
+    if not found:
+        return markdown
+    lines = markdown.split("\n")
+    for index, line in enumerate(lines):
+        if not line.strip():
+            break                                   # the summary table ends at the first blank line
+        if line.startswith("| target |"):
+            lines[index] = line + " capacity |"
+        elif line.startswith("|---"):
+            lines[index] = line + "---|"
+        else:
+            label = line.split("|")[1].strip()      # "reference", "reference@docker": the ramp runs locally
+            lines[index] = line + f" {found.get(label, '–')} |"
+    return "\n".join(lines)
+
+
 def violations(runs: list[Run], required: set[str]) -> list[str]:
     """Scenarios where a required target (our own servers) is graded below strict."""
     out = []
@@ -239,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("reports/matrix"))
     parser.add_argument("--readme", type=Path)
     parser.add_argument("--require", default="reference,range-server")
+    parser.add_argument("--capacity", type=Path, default=Path("reports/capacity/capacity.json"),
+                        help="a capacity run's JSON: its figures become the summary's capacity column")
     args = parser.parse_args(argv)
     runs = load_runs(args.runs)
     if not runs:
@@ -247,11 +281,13 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "matrix.json").write_text(json.dumps(to_json(runs), indent=2))
     figures = figures_markdown(runs, args.runs)
-    (args.out / "matrix.md").write_text(to_markdown(runs) + (f"\n## Figures\n\n{figures}" if figures else ""))
+    found = capacities(args.capacity)
+    (args.out / "matrix.md").write_text(with_capacity_column(to_markdown(runs), found)
+                                        + (f"\n## Figures\n\n{figures}" if figures else ""))
     (args.out / "index.html").write_text(to_html(runs))
     if args.readme:
         update_readme(args.readme, runs)
-    print(to_markdown(runs, detail_rows=False))
+    print(with_capacity_column(to_markdown(runs, detail_rows=False), found))
     if figures:
         print(figures)
     print(f"matrix: {args.out / 'index.html'}")

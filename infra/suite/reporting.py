@@ -62,6 +62,12 @@ def attach_text(name: str, text: str) -> None:
         allure.attach(redact.text(text), name=name, attachment_type=AttachmentType.TEXT)
 
 
+def attach_file(name: str, path, kind: str = "html") -> None:
+    """A file a tool wrote (e.g. Locust's HTML report), if it exists."""
+    if allure is not None and Path(path).exists():
+        allure.attach.file(str(path), name=name, attachment_type=getattr(AttachmentType, kind.upper()))
+
+
 def attach_json(name: str, value: object) -> None:
     if allure is not None:
         allure.attach(json.dumps(value, indent=2), name=name, attachment_type=AttachmentType.JSON)

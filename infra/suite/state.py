@@ -45,6 +45,7 @@ class ScenarioState:
     swarm_rate: float | None = None                    # the seeder's upload limit, bytes/s (a slow swarm)
     swarm: Any = None                                  # infra.suite.peers.ScenarioSwarm: the scenario's own peers
     conditions: Any = None                             # infra.ecosystem.conditions.NetworkConditions in force
+    audience: Any = None                               # infra.suite.crowd.audience.Audience (a crowd of players)
     fault_at: float | None = None                      # monotonic time a fault was injected mid-stream
     ranges: Any = None                                 # infra.suite.range_support.RangeJudge of this scenario
 

@@ -22,7 +22,8 @@
 #
 # Env:
 #   SWARMSPEC_RUNTIME_PKGS   names taken from requirements.txt
-#                            (default: libtorrent aiohttp PyJWT tenacity)
+#                            (default: libtorrent aiohttp PyJWT tenacity locust psutil;
+#                            locust and psutil: the capacity tool's worker containers)
 #   SWARMSPEC_BASE_IMAGE     force a base image (skips detection)
 #   SWARMSPEC_FORCE=1        rebuild the image (wheels stay cached)
 #   SWARMSPEC_BUILD_DEADLINE_S  default 1800
@@ -39,7 +40,7 @@ SLIM_BASE=debian:bookworm-slim
 PY_VERSION=3.11
 GLIBC_MINOR=36
 ARCH="$(uname -m)"          # x86_64 / aarch64: same as the containers'
-RUNTIME_PKGS="${SWARMSPEC_RUNTIME_PKGS:-libtorrent aiohttp PyJWT tenacity}"
+RUNTIME_PKGS="${SWARMSPEC_RUNTIME_PKGS:-libtorrent aiohttp PyJWT tenacity locust psutil}"
 BUILD_DEADLINE_S="${SWARMSPEC_BUILD_DEADLINE_S:-1800}"
 PULL_DEADLINE_S="${SWARMSPEC_PULL_DEADLINE_S:-20}"
 DOCKERFILE="$SWARMSPEC_DOCKER_DIR/Dockerfile.runtime"

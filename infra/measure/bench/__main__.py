@@ -49,6 +49,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--servers", default="webtorrent,peerflix,reference",
                         help="servers besides the file server (default webtorrent,peerflix,reference)")
     parser.add_argument("--out", type=Path, default=runner.default_reports_dir(), help="where JSON and PNG go")
+    parser.add_argument("--capacity", action="store_true",
+                        help="then ramp Locust viewers against each server (python -m infra.measure.capacity) "
+                             "and add its capacity column")
     parser.add_argument("--soak", type=float, metavar="MINUTES", help="run the memory soak instead")
     parser.add_argument("--crowd", type=int, metavar="ROUNDS",
                         help="only the crowd, ROUNDS times per server, side by side (first piece size only)")
@@ -100,6 +103,14 @@ def main(argv: list[str]) -> int:
                   f"Cold = a freshly restarted server. "
                   f"Chart: {args.out / 'compare.png'}; figures: {args.out / 'compare.json'}")
         print(report.text(conditions, labels, header))
+        if args.capacity:
+            from infra.measure.capacity import runner as capacity
+
+            targets = tuple("range-server" if label == "file server" else label for label in labels)
+            results = capacity.run(targets, capacity.Ramp(capacity.levels_between(10, 300, 1.5), 15.0), base,
+                                   args.out / "capacity")
+            print("\n### Capacity (python -m infra.measure.capacity, same machine, right after)\n")
+            print(report.capacity_table(results, labels))
         return 0
     except (KeyboardInterrupt, Interrupted) as exc:
         print(f"[bench] interrupted ({exc or 'Ctrl-C'}); services stopped. Logs: {logs}", file=sys.stderr)

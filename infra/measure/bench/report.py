@@ -110,3 +110,20 @@ def chart(conditions: list[Condition], servers: list[str], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def capacity_table(results, servers: list[str]) -> str:
+    """The capacity column of the benchmark (`--capacity`): viewers at once each server
+    holds (python -m infra.measure.capacity's knee), with the p95 range latency there."""
+    by_label = {("file server" if r.target == "range-server" else r.target): r for r in results}
+    cells = []
+    for server in servers:
+        result = by_label.get(server)
+        if result is None:
+            cells.append("–")
+            continue
+        top = next((lv for lv in result.levels if lv.viewers == result.capacity), None)
+        shown = f"{result.capacity}" if result.failed_level else f"≥ {result.capacity}"
+        cells.append(shown + (f" (p95 {top.range_p95:.0f} ms)" if top and top.range_p95 is not None else ""))
+    return ("| figure | " + " | ".join(servers) + " |\n|" + "---|" * (len(servers) + 1) + "\n"
+            "| capacity: viewers at once, warm | " + " | ".join(cells) + " |")
