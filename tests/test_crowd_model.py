@@ -138,6 +138,15 @@ def test_the_matrix_summary_gains_a_capacity_column(tmp_path):
     assert shown.endswith("| feature | x |\n")                          # the detail table is left alone
 
 
+def test_the_readme_summary_carries_the_capacity_column_too(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{matrix.README_START}\nold\n{matrix.README_END}\nrest\n")
+    matrix.update_readme(readme, [], {"reference": "80 (warm)"})
+    text = readme.read_text()
+    assert "old" not in text and text.startswith("intro\n") and text.endswith(f"{matrix.README_END}\nrest\n")
+    assert "capacity |" in text.split(matrix.README_START)[1].splitlines()[1]
+
+
 def test_the_benchmark_gains_a_capacity_row():
     from infra.measure.bench.report import capacity_table
     from infra.measure.capacity.runner import TargetResult

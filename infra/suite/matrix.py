@@ -254,13 +254,14 @@ def violations(runs: list[Run], required: set[str]) -> list[str]:
     return out
 
 
-def update_readme(readme: Path, runs: list[Run]) -> None:
+def update_readme(readme: Path, runs: list[Run], capacity: dict[str, str] | None = None) -> None:
     text = readme.read_text()
     if README_START not in text or README_END not in text:
         raise SystemExit(f"{readme}: no {README_START} … {README_END} section to replace")
     before, rest = text.split(README_START, 1)
     _, after = rest.split(README_END, 1)
-    readme.write_text(before + README_START + "\n" + to_markdown(runs, detail_rows=False)
+    summary = with_capacity_column(to_markdown(runs, detail_rows=False), capacity or {})
+    readme.write_text(before + README_START + "\n" + summary
                       + "\nEvery scenario's grade per target: `reports/matrix/index.html` (or `matrix.md`).\n"
                       + README_END + after)
 
@@ -286,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
                                         + (f"\n## Figures\n\n{figures}" if figures else ""))
     (args.out / "index.html").write_text(to_html(runs))
     if args.readme:
-        update_readme(args.readme, runs)
+        update_readme(args.readme, runs, found)
     print(with_capacity_column(to_markdown(runs, detail_rows=False), found))
     if figures:
         print(figures)
