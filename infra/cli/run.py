@@ -15,10 +15,10 @@ import shlex
 import shutil
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from infra.ecosystem import clock
 from infra.cli.home import Home, HomeError
 from infra.suite.targets import declarative
 from infra.suite.targets.registry import SHIPPED
@@ -113,9 +113,9 @@ def run(home: Home, request: RunRequest) -> int:
     fmt = "progress" if os.environ.get("CI") or not sys.stdout.isatty() else "pretty"
     argv = behave_argv(home, request, target, results, junit, fmt)
     print(f"[swarmspec] judging {target} (reports: {reports})", flush=True)
-    started = time.monotonic()
+    started = clock.monotonic()
     status = subprocess.run(argv, cwd=home.work).returncode
-    wall = time.monotonic() - started
+    wall = clock.monotonic() - started
     print(f"[swarmspec] behave finished with status {status} in {wall:.0f}s", flush=True)
     # what infra/run-matrix.sh writes beside a row: any run directory can be a matrix row
     (reports / "run.json").write_text(json.dumps({"wall_seconds": round(wall, 3), "exit_status": status}) + "\n")

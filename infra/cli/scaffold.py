@@ -14,10 +14,10 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from infra.ecosystem import clock
 from infra.cli.probe import Findings, Prober
 from infra.suite.targets import declarative
 
@@ -62,7 +62,7 @@ def capabilities(found: Findings) -> list[str]:
 
 
 def render(found: Findings, name: str, source_url: str) -> str:
-    lines = [f"# Written by `swarmspec init {source_url}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
+    lines = [f"# Written by `swarmspec init {source_url}` on {clock.utc_stamp('%Y-%m-%d %H:%M UTC')}.",
              "# Format: infra/suite/targets/README.md. Check it with: swarmspec check-target <this file>",
              f"# Found: health {found.health or 'none'}; login {found.login.path if found.login else 'none'}; "
              f"stream flow {found.shape or 'none'}"

@@ -89,5 +89,10 @@ def stamp(fmt: str = "%H:%M:%S") -> str:
     return _time.strftime(fmt, _time.localtime(SYSTEM.wall()))
 
 
+def utc_stamp(fmt: str = "%Y-%m-%d %H:%M UTC") -> str:
+    """The date and time in UTC, for a line a file carries to other machines."""
+    return _time.strftime(fmt, _time.gmtime(SYSTEM.wall()))
+
+
 def deadline(seconds: float) -> Deadline:
     return SYSTEM.deadline(seconds)
