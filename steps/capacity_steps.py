@@ -7,7 +7,6 @@ from behave import given, then, when
 from hamcrest import assert_that, empty, greater_than, has_length
 
 from infra.ecosystem import clock
-from infra.ecosystem.contract import Fault
 from infra.suite import reporting
 from infra.suite.crowd.audience import Audience
 from videos import load_manifest
@@ -90,8 +89,7 @@ def step_bounded(context, seconds):
 @when("the swarm's seeder dies")
 def step_kill_seeder(context):
     context.add_cleanup(context.world.swarm.restore_service, "seeder", context.world.library)
-    context.world.swarm.provider.require(Fault.KILL)
-    context.world.swarm.service("seeder").kill()
+    context.world.swarm.kill_service("seeder")
 
 
 @when("the swarm's seeder is back")

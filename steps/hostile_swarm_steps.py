@@ -229,8 +229,7 @@ def step_peer_back(context, role):
 @when("the tracker dies")
 def step_tracker_dies(context):
     context.add_cleanup(context.world.swarm.restore_service, "tracker", context.world.library)
-    context.world.swarm.provider.require(Fault.KILL)
-    context.world.swarm.service("tracker").kill()
+    context.world.swarm.kill_service("tracker")
 
 
 @when("the tracker is back")

@@ -158,6 +158,14 @@ class SwarmControl:
         """The suite owns the ecosystem and its provider declares the fault."""
         return self.provider is not None and self.provider.supports(fault)
 
+    def kill_service(self, name: str) -> None:
+        """SIGKILL the service (FaultNotSupported when the provider cannot); the caller
+        registers `restore_service` as its clean-up first."""
+        if self.provider is None:
+            raise NoControl(f"the suite attached to a running ecosystem; it cannot kill the {name}")
+        self.provider.require(Fault.KILL)
+        self.service(name).kill()
+
     def pause_service(self, name: str) -> None:
         """Freeze the service: every process stopped, its address and connections kept."""
         self._faulty(name, Fault.PAUSE).pause()
