@@ -64,6 +64,8 @@ def test_a_crowd_plays_and_checks_every_byte(video, tmp_path):
     assert outcome.received_bytes >= 4 * video.stat().st_size // 2        # the 30 s buffer goal of a 60 s file
     assert all(t["startups"] for t in outcome.tallies)
     assert (tmp_path / "crowd" / "locust.html").exists()
+    usage = launch.read_usage(tmp_path / "crowd" / "usage.jsonl")
+    assert usage and all(set(by) == {"locust"} for by in usage.values()), usage
 
 
 def test_wrong_bytes_are_caught_at_their_chunk(video, tmp_path):
@@ -92,3 +94,6 @@ def test_a_master_and_a_worker_report_every_viewer_of_every_level(video, tmp_pat
     assert len(by_level.get(2, [])) >= 2 and len(by_level.get(4, [])) >= 4, {k: len(v) for k, v in by_level.items()}
     assert {"master", "worker-1"} <= set(peaks)
     assert knee.locust_latencies(outputs.stats_csv).get("range @4", {}).get("count")
+    usage = launch.read_usage(outputs.usage)          # each process measured itself, per level, over Locust's messages
+    assert set(usage) == {2, 4} and all(set(by) == {"master", "worker-1"} for by in usage.values()), usage
+    assert usage[4]["worker-1"] > 0, usage           # the worker played 4 viewers: it used some CPU

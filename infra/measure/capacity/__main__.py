@@ -1,6 +1,6 @@
 """python -m infra.measure.capacity [--targets reference,range-server,webtorrent,peerflix]
        [--levels 10,20,40,80 | --start 10 --stop 160 --factor 1.5] [--level-seconds 15]
-       [--workers N] [--remote-workers M --master-bind 0.0.0.0 --master-port 5557]
+       [--workers N | --workers 1,2] [--remote-workers M --master-bind 0.0.0.0 --master-port 5557]
        [--ecosystem docker] [--bitrate 8Mbit] [--web-port 8089] [--out reports/capacity]
 
 Ramps Locust viewers of the large video against each target, one after the other in one
@@ -8,6 +8,8 @@ ecosystem, and finds each one's knee. Prints the table, writes <out>/capacity.js
 <out>/capacity.png, and each target's Locust CSV/HTML report under <out>/<target>-<mode>/.
 Warm: the target already holds the video; cold: every viewing starts on a fresh copy
 (a new info hash) the target has never seen, and its startup includes the target's stream flow.
+`--workers 1,2` ramps each target once with each worker count, one after the other, and
+compares the knees: a knee that moves with the generator's processes was the generator's.
 Example (a quick look): python -m infra.measure.capacity --targets range-server,reference --stop 40
 """
 
@@ -60,6 +62,16 @@ def _levels(text: str) -> tuple[int, ...]:
     return levels
 
 
+def _worker_counts(text: str) -> tuple[int, ...]:
+    try:
+        counts = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: a number of workers, or several to compare (1,2)") from None
+    if not counts or min(counts) < 0 or len(set(counts)) != len(counts):
+        raise argparse.ArgumentTypeError(f"{text!r}: worker counts are distinct and ≥ 0")
+    return counts
+
+
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m infra.measure.capacity", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -70,8 +82,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--stop", type=int, default=300, help="last level at most (default 300)")
     parser.add_argument("--factor", type=float, default=1.5, help="each level × this (default 1.5)")
     parser.add_argument("--level-seconds", type=float, default=15.0, help="how long each level holds (default 15)")
-    parser.add_argument("--workers", type=int, default=0,
-                        help="Locust workers on this machine (default 0: one Locust process, no master)")
+    parser.add_argument("--workers", type=_worker_counts, default=(0,),
+                        help="Locust workers on this machine (default 0: one Locust process, no master); "
+                             "several (1,2): one ramp per count, knees compared")
     parser.add_argument("--remote-workers", type=int, default=0,
                         help="workers that join from other machines (the master waits for them 60 s)")
     parser.add_argument("--master-bind", default="127.0.0.1",
@@ -89,8 +102,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
                         help="exit 1 if a target holds fewer viewers than this (a smoke test's floor)")
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "reports" / "capacity", help="where results go")
     args = parser.parse_args(argv)
-    if args.workers < 0 or args.remote_workers < 0 or args.level_seconds < 3 or args.factor <= 1 or args.start < 1:
-        parser.error("--workers ≥ 0, --level-seconds ≥ 3, --factor > 1, --start ≥ 1")
+    if args.remote_workers < 0 or args.level_seconds < 3 or args.factor <= 1 or args.start < 1:
+        parser.error("--remote-workers ≥ 0, --level-seconds ≥ 3, --factor > 1, --start ≥ 1")
     return args
 
 
@@ -116,9 +129,10 @@ def main(argv: list[str]) -> int:
     if not modes or set(modes) - {"warm", "cold"}:
         print(f"--modes {args.modes!r}: choose warm, cold or warm,cold", file=sys.stderr)
         return 2
-    ramp = runner.Ramp(levels, args.level_seconds, args.workers, args.bitrate, args.web_port,
+    compare = args.workers if len(args.workers) > 1 else ()
+    ramp = runner.Ramp(levels, args.level_seconds, args.workers[0], args.bitrate, args.web_port,
                        args.remote_workers, args.master_bind, args.master_port, args.ecosystem,
-                       modes, args.cold_max)
+                       modes, args.cold_max, compare)
     try:
         before = report.machine()
         results = runner.run(targets, ramp, Settings.from_env(), args.out)

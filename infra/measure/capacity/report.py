@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from infra.ecosystem import clock
+from infra.measure.capacity import workers
 from infra.suite.crowd.knee import Level, nearest_at_or_below
 
 LIMIT = "range-server"     # the file server: the limit line
@@ -23,8 +24,14 @@ def save(results, ramp, before: dict, after: dict, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"machineBefore": before, "machineAfter": after,
                                 "ramp": {"levels": list(ramp.levels), "levelSeconds": ramp.level_seconds,
-                                         "workers": ramp.workers, "bitrate": ramp.bitrate},
-                                "targets": [r.to_json() for r in results]}, indent=1))
+                                         "workers": list(ramp.worker_counts()), "bitrate": ramp.bitrate},
+                                "targets": [r.to_json() for r in results],
+                                "workersCompared": [{"target": c.target, "mode": c.mode,
+                                                     "workers": [c.baseline.workers, c.other.workers],
+                                                     "knees": [c.baseline.capacity, c.other.capacity],
+                                                     "ratio": c.ratio, "sameKnee": c.same_knee,
+                                                     "verdict": workers.verdict(c)}
+                                                    for c in workers.compare(results)]}, indent=1))
 
 
 def _latency(level: Level | None) -> str:
@@ -37,14 +44,15 @@ def _cores(cores: float | None) -> str:
     return "–" if cores is None else f"{cores:.2f}"
 
 
-def row(result) -> str:
+def row(result, compared: bool = False) -> str:
     at = {share: nearest_at_or_below(result.levels, result.capacity * share) if result.capacity else None
           for share in (0.25, 0.5, 0.75, 1.0)}
     top = at[1.0]
     capacity = f"{result.capacity}" if result.failed_level else f"≥ {result.capacity}"
     generator = ", ".join(f"{name} {cores:.2f}" for name, cores in ((top.generator_cpu or {}) if top else {}).items())
     rss = "–" if result.backend_peak_rss_mib is None else f"{result.backend_peak_rss_mib:.0f}"
-    return (f"| {result.target} | {result.mode} | {capacity} | "
+    mode = f"{result.mode}, {result.workers} workers" if compared else result.mode
+    return (f"| {result.target} | {mode} | {capacity} | "
             f"{top.per_viewer_mbps if top else '–'} | "
             + " | ".join(_latency(at[s]) for s in (0.25, 0.5, 0.75, 1.0))
             + f" | {_cores(top.backend_cpu if top else None)} | {rss} | {generator or '–'} | "
@@ -53,8 +61,9 @@ def row(result) -> str:
 
 def text(results, ramp, before: dict, after: dict, out: Path) -> str:
     limit = next((r for r in results if r.target == LIMIT), None)
+    counts = " then ".join(str(n or "no") for n in ramp.worker_counts())
     lines = [f"## swarmspec capacity: levels {', '.join(map(str, ramp.levels))} viewers, {ramp.level_seconds:g} s "
-             f"each, {ramp.workers or 'no'} Locust workers; load average {before['loadAverage']} before, "
+             f"each, {counts} Locust workers; load average {before['loadAverage']} before, "
              f"{after['loadAverage']} after; {before['cpus']} CPUs",
              "Capacity: the most viewers at once for which ≥ 99 % never rebuffer ≥ 1 s and start within 2 s "
              "(≥ N: no level failed). Range latency ms p50/p95/p99 @ viewers, at ¼, ½, ¾ and all of capacity.",
@@ -62,11 +71,12 @@ def text(results, ramp, before: dict, after: dict, out: Path) -> str:
              "| target | mode | capacity | Mbit/s per viewer | ¼ | ½ | ¾ | all | target CPU (cores) | "
              "target peak RSS MiB | generator CPU (cores) | first failed level: saturated |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    lines += [row(r) for r in results]
+    lines += [row(r, bool(ramp.compare_workers)) for r in results]
     if limit is not None and limit.capacity:
         ratios = [f"{r.target} ({r.mode}) {'≥ ' if not r.failed_level else ''}{r.capacity / limit.capacity:.2f}×"
-                  for r in results if r is not limit]
+                  for r in results if r.target != LIMIT]
         lines.append(f"\nCapacity relative to the file server (the limit): {', '.join(ratios) or '–'}")
+    lines += workers.table(results)
     lines.append(f"Chart: {out / 'capacity.png'}; figures: {out / 'capacity.json'}; "
                  f"Locust reports: {out}/<target>-<mode>/locust.html")
     return "\n".join(lines)
@@ -86,7 +96,8 @@ def chart(results, path: Path) -> None:
     for result in results:
         levels = [lv for lv in result.levels if lv.range_p95 is not None]
         style = {"linestyle": "--", "color": "black"} if result.target == LIMIT else {}
-        label = f"{result.target} ({result.mode}): {result.capacity}"
+        twins = sum(r.target == result.target and r.mode == result.mode for r in results) > 1   # --workers 1,2
+        label = f"{result.target} ({result.mode}{f', {result.workers} workers' if twins else ''}): {result.capacity}"
         line, = latency.plot([lv.viewers for lv in levels], [lv.range_p95 for lv in levels], marker="o", label=label,
                              **style)
         stalls.plot([lv.viewers for lv in result.levels], [lv.rebuffer_ratio for lv in result.levels], marker="o",

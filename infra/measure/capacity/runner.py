@@ -55,6 +55,10 @@ class Ramp:
     ecosystem: str = "local"            # docker: the swarm and the targets are containers
     modes: tuple[str, ...] = ("warm",)  # warm, cold
     cold_max: int = 80                  # a cold ramp's levels stop here: each viewing needs a fresh torrent
+    compare_workers: tuple[int, ...] = ()   # ramp each target once per worker count, one after the other
+
+    def worker_counts(self) -> tuple[int, ...]:
+        return self.compare_workers or (self.workers,)
 
 
 @dataclass
@@ -69,6 +73,7 @@ class TargetResult:
     saturated: str                      # which side was busy at the first failed level
     folder: str
     notes: list[str] = field(default_factory=list)
+    workers: int = 0                    # Locust workers of this ramp (0: one local Locust process)
 
     def to_json(self) -> dict:
         return {**asdict(self), "levels": [lv.to_json() for lv in self.levels]}
@@ -121,16 +126,20 @@ def analyse(plan: Plan, outputs: launch.Outputs, target: str, mode: str, peaks: 
     by_level = knee.read_tallies(outputs.tallies)
     latencies = knee.locust_latencies(outputs.stats_csv)
     cpu = launch.read_samples(outputs.samples)
+    usage = launch.read_usage(outputs.usage)
     spans = {lv: (i * plan.level_seconds, (i + 1) * plan.level_seconds) for i, lv in enumerate(plan.levels)}
     levels = []
     for level, tallies in sorted(by_level.items()):
         judged = knee.judge(level, tallies, plan.criteria)
         ranges, startups = latencies.get(f"range @{level}", {}), latencies.get(f"startup @{level}", {})
         means = launch.mean_cores(cpu, *spans[level]) if level in spans else {}
+        backend, load = means.pop("target", None), means.pop("load", None)
+        # The generator's CPU as each Locust process measured itself over the level (remote
+        # and container workers included); the host's samples where a process sent none.
+        generator = usage.get(level) or means or None
         judged = replace(judged, range_p50=ranges.get("p50"), range_p95=ranges.get("p95"),
                          range_p99=ranges.get("p99"), startup_requests_p95=startups.get("p95"),
-                         backend_cpu=means.pop("target", None), load_average=means.pop("load", None),
-                         generator_cpu=means or None)
+                         backend_cpu=backend, load_average=load, generator_cpu=generator)
         levels.append(judged)
     best, failed = knee.capacity(levels)
     first_failed = next((lv for lv in levels if not lv.passed), None) if failed else None
@@ -189,14 +198,15 @@ class Session:
                 "target": target_name, "urls": dict(self.urls), "credentials": dict(self.credentials),
                 "video": {"name": self.video.name, "size": self.video.size}, "workers": max(1, ramp.workers),
                 "variants": [{"hash": v["hash"], "magnet": v["magnetURI"]} for v in pool]})
-        outputs = launch.Outputs(out / f"{target_name}-{mode}")
+        folder = f"{target_name}-{mode}" + (f"-{ramp.workers}w" if ramp.compare_workers else "")
+        outputs = launch.Outputs(out / folder)
         log(f"{target_name} ({mode}): levels {', '.join(map(str, plan.levels))}, {ramp.level_seconds:g} s each, "
             f"{ramp.workers or 'no'} workers")
         watch = {"target": self.target_pid(service)}
         peaks = launch.run(plan, outputs, ramp.workers, watch, web_port=ramp.web_port,
                            worker_launcher=self.worker_launcher, remote_workers=ramp.remote_workers,
                            master_bind=ramp.master_bind, master_port=ramp.master_port)
-        result = analyse(plan, outputs, target_name, mode, peaks)
+        result = replace(analyse(plan, outputs, target_name, mode, peaks), workers=ramp.workers)
         if target.services[0] in TORRENT_SERVERS:
             service.stop()
         for info_hash in variants:
@@ -262,12 +272,15 @@ def run(targets: tuple[str, ...], ramp: Ramp, base: Settings, out: Path,
                             f"modules but not the suite's target adapters that run each viewer's stream flow; "
                             f"run cold with the local provider, or without --workers")
                         continue
-                    try:
-                        results.append(session.ramp(target_name, ramp, out, criteria, mode))
-                    except (RuntimeError, OSError, launch.LocustFailed) as exc:   # one target's failure, not the run's
-                        log(f"{target_name} ({mode}) FAILED: {exc}")
-                        results.append(TargetResult(target_name, mode, 0, ramp.levels[0], [], None, {},
-                                                    "the ramp failed", str(out), [f"ramp failed: {str(exc)[:300]}"]))
+                    for workers in ramp.worker_counts():
+                        try:
+                            results.append(session.ramp(target_name, replace(ramp, workers=workers), out, criteria,
+                                                        mode))
+                        except (RuntimeError, OSError, launch.LocustFailed) as exc:   # one ramp's failure, not the run's
+                            log(f"{target_name} ({mode}, {workers} workers) FAILED: {exc}")
+                            results.append(TargetResult(target_name, mode, 0, ramp.levels[0], [], None, {},
+                                                        "the ramp failed", str(out), [f"ramp failed: {str(exc)[:300]}"],
+                                                        workers))
         finally:
             client.close()
             provider.down()

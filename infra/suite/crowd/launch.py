@@ -91,6 +91,7 @@ class Outputs:
     stats_csv = property(lambda self: self.folder / "locust_stats.csv")
     html = property(lambda self: self.folder / "locust.html")
     samples = property(lambda self: self.folder / "cpu.jsonl")
+    usage = property(lambda self: self.folder / "usage.jsonl")     # each Locust process's own CPU per level
 
     def log(self, name: str) -> Path:
         return self.folder / f"{name}.log"
@@ -139,6 +140,7 @@ def _command(plan_path: Path, outputs: Outputs, role: list[str], web: bool) -> l
         return base + role
     ui = ["--autostart", "--autoquit", "0"] if web else ["--headless", "--only-summary"]
     return base + role + ui + ["--plan", str(plan_path), "--records", str(outputs.tallies),
+                               "--usage", str(outputs.usage),
                                "--csv", str(outputs.csv_prefix), "--html", str(outputs.html)]
 
 
@@ -248,6 +250,16 @@ def read_samples(path: Path) -> list[dict]:
     if not Path(path).exists():
         return []
     return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+def read_usage(path: Path) -> dict[int, dict[str, float]]:
+    """Each Locust process's CPU (cores) per level, as it measured itself: {level: {process: cores}}."""
+    found: dict[int, dict[str, float]] = {}
+    for line in (Path(path).read_text().splitlines() if Path(path).exists() else ()):
+        if line.strip():
+            record = json.loads(line)
+            found.setdefault(record["level"], {})[record["process"]] = record["cores"]
+    return found
 
 
 def mean_cores(samples: list[dict], start: float, end: float) -> dict[str, float]:

@@ -7,7 +7,10 @@ Messages, all Locust's own (so workers on other machines need no other channel):
   (streams, digests, habits);
 - "level" master -> workers when the ramp moves: every viewer closes its tally of the
   level it was in and sends it;
-- "tally" worker -> master: one viewer's `Tally` of one level, appended to --records.
+- "tally" worker -> master: one viewer's `Tally` of one level, appended to --records;
+- "usage" every Locust process -> master when a level ends: the CPU (cores) and memory it
+  used in that level, measured in the process itself, appended to --usage. So the
+  generator's CPU is known for workers on other machines and in containers too.
 Locust's stats carry the latency of each range by level ("startup @40", "range @40").
 """
 
@@ -20,6 +23,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import gevent
+import psutil
 from locust import LoadTestShape, events, task
 from locust.contrib.fasthttp import FastHttpUser
 from locust.runners import MasterRunner, WorkerRunner
@@ -41,12 +45,48 @@ class State:
     records: Path | None = None
     tallies: dict[int, list[dict]] = {}
     users_started: int = 0
+    usage: Path | None = None
+    meter: Meter | None = None
+
+
+class Meter:
+    """This process's CPU since the last level change: psutil's user + system seconds over
+    the wall time between two marks, so a level's figure is that level's alone."""
+
+    def __init__(self) -> None:
+        self.process = psutil.Process()
+        self.mark = (clock.monotonic(), self._cpu())
+
+    def _cpu(self) -> float:
+        times = self.process.cpu_times()
+        return times.user + times.system
+
+    def close(self, runner, level: int) -> None:
+        """Report the level that just ended (if it was one) and start measuring the next."""
+        now, cpu = clock.monotonic(), self._cpu()
+        then, before = self.mark
+        self.mark = (now, cpu)
+        if level > 0 and now > then:
+            usage = {"process": process_name(runner), "level": level, "cores": round((cpu - before) / (now - then), 3),
+                     "rss_mib": round(self.process.memory_info().rss / 2**20, 1)}
+            if isinstance(runner, WorkerRunner):
+                runner.send_message("usage", usage)
+            else:                                   # the master (a message from it goes to the workers) or a local run
+                _record_usage(usage)
+
+
+def process_name(runner) -> str:
+    """How the capacity table names a Locust process (as the launcher names their logs)."""
+    if isinstance(runner, WorkerRunner):
+        return f"worker-{runner.worker_index + 1}"
+    return "master" if isinstance(runner, MasterRunner) else "locust"
 
 
 @events.init_command_line_parser.add_listener
 def _options(parser):
     parser.add_argument("--plan", default="", help="the capacity plan (JSON), read by the master or a local run")
     parser.add_argument("--records", default="", help="where the master appends every viewer's tallies (JSONL)")
+    parser.add_argument("--usage", default="", help="where the master appends each Locust process's CPU per level")
 
 
 @events.init.add_listener
@@ -57,9 +97,13 @@ def _init(environment, **_):
         State.records = Path(options.records)
         State.records.parent.mkdir(parents=True, exist_ok=True)
         State.records.write_text("")
+        State.usage = Path(options.usage) if options.usage else State.records.with_name("usage.jsonl")
+        State.usage.write_text("")
+    State.meter = Meter()
     runner.register_message("plan", _on_plan)
     runner.register_message("level", _on_level)
     runner.register_message("tally", _on_tally)
+    runner.register_message("usage", _on_usage)
     runner.register_message("plan?", lambda environment, msg, **_: runner.send_message(
         "plan", State.plan.to_json(), client_id=msg.node_id))
     if isinstance(runner, WorkerRunner):
@@ -76,6 +120,7 @@ def _on_plan(environment, msg, **_):
 
 
 def _on_level(environment, msg, **_):
+    State.meter.close(environment.runner, State.level)
     State.level = msg.data
 
 
@@ -86,7 +131,17 @@ def _on_tally(environment, msg, **_):
         out.write(json.dumps(tally) + "\n")
 
 
+def _on_usage(environment, msg, **_):
+    _record_usage(msg.data)
+
+
+def _record_usage(usage: dict) -> None:
+    with State.usage.open("a") as out:
+        out.write(json.dumps(usage) + "\n")
+
+
 def _broadcast_level(runner, level: int) -> None:
+    State.meter.close(runner, State.level)
     State.level = level
     if isinstance(runner, MasterRunner):
         runner.send_message("level", level)

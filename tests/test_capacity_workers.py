@@ -1,0 +1,83 @@
+"""`--workers 1,2`: the knees of one target with one and with two Locust workers, compared;
+the option's parsing; the report's section. Pure: made-up ramp results, no Locust."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+
+from infra.measure.capacity import __main__ as cli
+from infra.measure.capacity import report, workers
+from infra.measure.capacity.runner import Ramp, TargetResult
+from infra.suite.crowd import knee
+
+
+def level(viewers: int, passed: bool, generator: dict[str, float]) -> knee.Level:
+    return knee.Level(viewers, viewers, passed, 1.0 if passed else 0.9, 0.3, 0.5, None, 0, 0, 0.0, 5.0, 0, 0,
+                      range_p50=40.0, range_p95=120.0, range_p99=150.0, generator_cpu=generator)
+
+
+def ramp_result(count: int, knee_at: int, failed_at: int | None, generator: dict[str, float],
+                saturated: str = "the target (0.98 cores)") -> TargetResult:
+    levels = [level(v, True, generator) for v in (20, 30, 40, 50, 60) if v <= knee_at]
+    if failed_at:
+        levels.append(level(failed_at, False, generator))
+    return TargetResult("webtorrent", "cold", knee_at, failed_at, levels, 120.0, {}, saturated, "", workers=count)
+
+
+def test_the_same_knee_with_two_workers_is_the_targets():
+    one = ramp_result(1, 40, 46, {"master": 0.01, "worker-1": 0.3})
+    two = ramp_result(2, 40, 46, {"master": 0.01, "worker-1": 0.15, "worker-2": 0.16})
+    [comparison] = workers.compare([one, two])
+    assert comparison.ratio == 1.0 and comparison.same_knee is True
+    text = workers.verdict(comparison)
+    assert "1 worker 40, 2 workers 40: 1.00×, the same knee within ±15 %" in text
+    assert "coarser" not in text                                     # 46 / 40: a 15 % step
+
+
+def test_a_knee_that_moves_with_the_workers_names_what_saturated_with_fewer():
+    one = ramp_result(1, 30, 40, {"worker-1": 0.97}, saturated="the generator's worker-1 (0.97 cores)")
+    two = ramp_result(2, 50, 60, {"worker-1": 0.5, "worker-2": 0.5})
+    comparison = workers.compare([two, one])[0]                      # the fewest workers is the baseline
+    assert comparison.baseline is one and comparison.same_knee is False
+    text = workers.verdict(comparison)
+    assert "1.67×, moved by more than ±15 %: with 1 worker the limit was the generator's worker-1" in text
+    assert "coarser than ±15 %" in text                               # 40 / 30: a 33 % step
+
+
+def test_a_ramp_that_never_failed_is_not_judged():
+    comparison = workers.compare([ramp_result(1, 60, None, {}), ramp_result(2, 60, None, {})])[0]
+    assert comparison.same_knee is None
+    assert "not judged" in workers.verdict(comparison) and "≥ 60 (no level failed)" in workers.verdict(comparison)
+
+
+def test_the_report_shows_each_ramp_and_the_verdict_and_saves_them(tmp_path):
+    one = ramp_result(1, 40, 46, {"master": 0.01, "worker-1": 0.3})
+    two = ramp_result(2, 40, 46, {"master": 0.01, "worker-1": 0.15, "worker-2": 0.16})
+    ramp = Ramp((20, 30, 40, 46), 15.0, 1, modes=("cold",), compare_workers=(1, 2))
+    machine = {"cpus": 2, "loadAverage": [0.5, 0.5, 0.5], "at": "now"}
+    text = report.text([one, two], ramp, machine, machine, tmp_path)
+    assert "1 then 2 Locust workers" in text
+    assert "| webtorrent | cold, 2 workers | 40 |" in text
+    assert "| webtorrent | cold | 2 | 40 | 46 | 15 % | master 0.01, worker-1 0.15, worker-2 0.16 |" in text
+    report.save([one, two], ramp, machine, machine, tmp_path / "capacity.json")
+    saved = json.loads((tmp_path / "capacity.json").read_text())
+    assert saved["ramp"]["workers"] == [1, 2]
+    assert saved["workersCompared"][0]["knees"] == [40, 40] and saved["workersCompared"][0]["sameKnee"] is True
+
+
+def test_one_worker_count_compares_nothing():
+    assert workers.table([ramp_result(1, 40, 46, {})]) == []
+
+
+@pytest.mark.parametrize("text, counts", [("2", (2,)), ("1,2", (1, 2)), ("0, 1, 2", (0, 1, 2))])
+def test_workers_takes_one_count_or_several(text, counts):
+    assert cli._worker_counts(text) == counts
+
+
+@pytest.mark.parametrize("text", ["", "two", "1,1", "-1"])
+def test_workers_refuses_what_is_not_distinct_counts(text):
+    with pytest.raises(argparse.ArgumentTypeError):
+        cli._worker_counts(text)
