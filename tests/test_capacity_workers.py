@@ -1,5 +1,6 @@
 """`--workers 1,2`: the knees of one target with one and with two Locust workers, compared;
-the option's parsing; the report's section. Pure: made-up ramp results, no Locust."""
+the option's parsing; the report's section; which side saturated, bursts included. Pure:
+made-up ramp results and CPU samples, no Locust."""
 
 from __future__ import annotations
 
@@ -81,3 +82,17 @@ def test_workers_takes_one_count_or_several(text, counts):
 def test_workers_refuses_what_is_not_distinct_counts(text):
     with pytest.raises(argparse.ArgumentTypeError):
         cli._worker_counts(text)
+
+
+def test_a_burst_at_a_levels_start_names_the_generator_though_its_mean_is_low():
+    from infra.measure.capacity.runner import saturation
+    from infra.suite.crowd.launch import busy_seconds
+
+    samples = [{"t": t, "load": 0.3, "target": 0.25, "worker-1": 1.0 if t < 8 else 0.1} for t in range(15)]
+    assert busy_seconds(samples, 0, 15) == {"target": 0, "worker-1": 8}
+    burst = level(342, False, {"worker-1": 0.65})
+    assert "no process" in saturation(burst)                       # the mean alone: nobody saturated
+    burst = knee.Level(**{**burst.to_json(), "busy_seconds": {"worker-1": 8}})
+    assert saturation(burst) == "the generator's worker-1 (≥ 0.9 cores for 8 s of the level, 0.65 on average)"
+    short = knee.Level(**{**burst.to_json(), "busy_seconds": {"worker-1": 2}})
+    assert "no process" in saturation(short)                        # two seconds are not a limit

@@ -36,6 +36,7 @@ VIDEO = "the large video"
 TORRENT_SERVERS = ("backend", "webtorrent", "peerflix")
 MIB = 1024 * 1024
 CPUS = os.cpu_count() or 1
+BURST_SECONDS = 3          # a process at ≥ 0.9 cores this long in a level was a limit in it
 
 
 def log(message: str) -> None:
@@ -104,16 +105,24 @@ def warm_up(target_name: str, url: str, headers: dict[str, str], client: Client,
 
 def saturation(level: knee.Level | None) -> str:
     """Which side was busy at a level: a process using ≥ 0.9 of a core is saturated
-    (Locust and our servers are single-threaded event loops); or the machine, when more
-    processes wanted a CPU than it has (the 1-min load average over its CPUs)."""
+    (Locust and our servers are single-threaded event loops), over the level or for
+    `BURST_SECONDS` of it (a level's new viewers fill their buffers at once, and their
+    startups are judged in that burst); or the machine, when more processes wanted a CPU
+    than it has (the 1-min load average over its CPUs)."""
     if level is None:
         return "nothing (no level failed)"
     busy = []
+    bursts = level.busy_seconds or {}
     if level.backend_cpu is not None and level.backend_cpu >= 0.9:
         busy.append(f"the target ({level.backend_cpu:.2f} cores)")
+    elif bursts.get("target", 0) >= BURST_SECONDS:
+        busy.append(f"the target (≥ 0.9 cores for {bursts['target']} s of the level)")
     for name, cores in (level.generator_cpu or {}).items():
         if cores >= 0.9:
             busy.append(f"the generator's {name} ({cores:.2f} cores)")
+        elif bursts.get(name, 0) >= BURST_SECONDS:
+            busy.append(f"the generator's {name} (≥ 0.9 cores for {bursts[name]} s of the level, "
+                        f"{cores:.2f} on average)")
     load = level.load_average
     if load is not None and load > 2 * CPUS:
         busy.append(f"the machine (load average {load:.1f} on {CPUS} CPUs)")
@@ -137,9 +146,11 @@ def analyse(plan: Plan, outputs: launch.Outputs, target: str, mode: str, peaks: 
         # The generator's CPU as each Locust process measured itself over the level (remote
         # and container workers included); the host's samples where a process sent none.
         generator = usage.get(level) or means or None
+        busy = launch.busy_seconds(cpu, *spans[level]) if level in spans else {}
         judged = replace(judged, range_p50=ranges.get("p50"), range_p95=ranges.get("p95"),
                          range_p99=ranges.get("p99"), startup_requests_p95=startups.get("p95"),
-                         backend_cpu=backend, load_average=load, generator_cpu=generator)
+                         backend_cpu=backend, load_average=load, generator_cpu=generator,
+                         busy_seconds={k: v for k, v in busy.items() if v} or None)
         levels.append(judged)
     best, failed = knee.capacity(levels)
     first_failed = next((lv for lv in levels if not lv.passed), None) if failed else None

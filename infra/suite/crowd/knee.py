@@ -60,6 +60,7 @@ class Level:
     backend_cpu: float | None = None  # cores, mean over the level
     generator_cpu: dict | None = None  # process label -> cores, mean over the level
     load_average: float | None = None  # the machine's 1-min load average, mean over the level
+    busy_seconds: dict | None = None   # process label -> seconds of the level at ≥ 0.9 cores (host samples)
 
     def to_json(self) -> dict:
         return asdict(self)

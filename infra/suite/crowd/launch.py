@@ -262,6 +262,15 @@ def read_usage(path: Path) -> dict[int, dict[str, float]]:
     return found
 
 
+def busy_seconds(samples: list[dict], start: float, end: float, threshold: float = 0.9) -> dict[str, int]:
+    """Per process, the samples (about a second each) in [start, end) in which it used at
+    least `threshold` cores: a level's mean hides the burst when its new viewers all fill
+    their buffers at once, and that burst is when startups are judged."""
+    inside = [s for s in samples if start <= s["t"] < end]
+    names = {name for s in inside for name in s if name not in ("t", "load")}
+    return {name: sum(s.get(name, 0.0) >= threshold for s in inside) for name in sorted(names)}
+
+
 def mean_cores(samples: list[dict], start: float, end: float) -> dict[str, float]:
     """Mean cores per process over the samples taken in [start, end) seconds of the run."""
     inside = [s for s in samples if start <= s["t"] < end]
