@@ -196,3 +196,9 @@ def test_only_the_locustfile_imports_locust_or_gevent():
             if any(n.split(".")[0] in ("locust", "gevent") or n.endswith("crowd.locustfile") for n in names):
                 offenders.append(str(path.relative_to(root)))
     assert offenders == []
+
+
+def test_a_levels_new_viewers_arrive_spread_over_its_first_seconds():
+    plan = Plan([], 10, 4, [1, 2, 3], HABITS, levels=[10, 12, 40], level_seconds=15.0, arrival_seconds=5.0)
+    assert [plan.spawn_rate_at(step) for step in range(3)] == [2.0, 1.0, 5.6]     # 10, 2 and 28 new viewers over 5 s
+    assert Plan([], 10, 4, [1, 2, 3], HABITS, levels=[10], level_seconds=15.0).spawn_rate_at(0) == 50.0

@@ -142,7 +142,7 @@ def main(argv: list[str]) -> int:
         print(report.text(results, ramp, before, after, args.out))
         return verdict(results, args.min_capacity)
     except (KeyboardInterrupt, Interrupted) as exc:
-        print(f"[capacity] interrupted ({exc or 'Ctrl-C'}); Locust and the services stopped", file=sys.stderr)
+        print(f"[capacity] interrupted ({str(exc) or 'Ctrl-C'}); Locust and the services stopped", file=sys.stderr)
         return 130
 
 

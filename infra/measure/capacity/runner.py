@@ -36,6 +36,8 @@ VIDEO = "the large video"
 TORRENT_SERVERS = ("backend", "webtorrent", "peerflix")
 MIB = 1024 * 1024
 CPUS = os.cpu_count() or 1
+ARRIVAL_SHARE = 1 / 3      # a level's new viewers arrive over its first third: the knee is viewers at once,
+                           # not the size of the ramp's step (a flash crowd is capacity.feature's joiner)
 BURST_SECONDS = 3          # a process at ≥ 0.9 cores this long in a level was a limit in it
 
 
@@ -195,7 +197,8 @@ class Session:
         target = make_target(target_name, self.urls, self.credentials)   # empty storage: warm-up only / nothing seen
         plan = Plan(streams=[], size=self.video.size, chunk=self.table.chunk,
                     digests=list(self.table.digests), habits=habits_for(self.video, ramp.bitrate),
-                    levels=list(ramp.levels), level_seconds=ramp.level_seconds, criteria=criteria)
+                    levels=list(ramp.levels), level_seconds=ramp.level_seconds, criteria=criteria,
+                    arrival_seconds=ramp.level_seconds * ARRIVAL_SHARE)
         variants: list[str] = []
         if mode == "warm":
             url, headers = target.stream_url(self.client, self.video), target.auth_headers(self.client)

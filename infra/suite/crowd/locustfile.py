@@ -339,7 +339,7 @@ class Ramp(LoadTestShape):
             if level != self.current:
                 self.current = level
                 _broadcast_level(self.runner, level)
-            return level, plan.spawn_rate
+            return level, plan.spawn_rate_at(step)
         if self.ending_since is None:
             self.ending_since = elapsed
             _broadcast_level(self.runner, END)

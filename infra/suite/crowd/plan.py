@@ -36,6 +36,10 @@ class Plan:
     levels: list[int]                # viewers at once, one step of the ramp each
     level_seconds: float             # how long each level holds
     spawn_rate: float = 50.0         # viewers started per second when a level begins
+    # Or: a level's new viewers arrive spread over its first `arrival_seconds` (at least
+    # one a second), so a level's startups are judged on that many viewers at once, not on
+    # how many the ramp's step added in the same instant. None: `spawn_rate`.
+    arrival_seconds: float | None = None
     criteria: Criteria = field(default_factory=Criteria)
     stop_after_failure: bool = True  # end the ramp once a level fails (the knee is behind it)
     seed: int = 16
@@ -71,6 +75,13 @@ class Plan:
         """The plan with each stream URL's prefix replaced as `mapping` says (a worker in a
         container reaches the host's published ports at in-network addresses)."""
         return replace(self, streams=[{**stream, "url": mapped(stream["url"], mapping)} for stream in self.streams])
+
+    def spawn_rate_at(self, step: int) -> float:
+        """Viewers started per second when the ramp enters level `step`."""
+        if self.arrival_seconds is None:
+            return self.spawn_rate
+        added = self.levels[step] - (self.levels[step - 1] if step > 0 else 0)
+        return max(1.0, added / self.arrival_seconds)
 
     def schedule_seconds(self) -> float:
         """The ramp's longest run, flush included: the parent's deadline is built on it."""
