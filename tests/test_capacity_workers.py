@@ -96,3 +96,32 @@ def test_a_burst_at_a_levels_start_names_the_generator_though_its_mean_is_low():
     assert saturation(burst) == "the generator's worker-1 (≥ 0.9 cores for 8 s of the level, 0.65 on average)"
     short = knee.Level(**{**burst.to_json(), "busy_seconds": {"worker-1": 2}})
     assert "no process" in saturation(short)                        # two seconds are not a limit
+
+
+def _tally(level: int, startup: float = 0.5, errors: tuple[str, ...] = ()) -> dict:
+    return {"viewer": "v", "level": level, "startups": [startup], "seeks": [], "rebuffers": [], "bytes": 10**6,
+            "watched": 10.0, "errors": list(errors), "wrong_bytes": [], "slowest": 0.5}
+
+
+def test_levels_where_the_pool_of_fresh_copies_ran_out_are_not_judged(tmp_path):
+    from infra.measure.capacity.runner import analyse
+    from infra.suite.crowd.launch import Outputs
+    from infra.suite.crowd.model import Habits
+    from infra.suite.crowd.plan import NO_FRESH_TORRENT, Plan
+
+    plan = Plan([], 10, 4, [1], Habits(bitrate=1.0), levels=[10, 20, 30], level_seconds=15.0)
+    outputs = Outputs(tmp_path / "ramp")
+    tallies = [_tally(10)] * 10 + [_tally(20)] * 20 + [_tally(30, 0.01, (f"{NO_FRESH_TORRENT} (40 in the pool)",))] * 30
+    outputs.tallies.write_text("\n".join(json.dumps(t) for t in tallies))
+    result = analyse(plan, outputs, "webtorrent", "cold", {})
+    assert (result.capacity, result.failed_level) == (20, None)          # a lower bound, not a knee
+    assert "at 30 the pool of fresh copies ran out" in result.saturated and not result.notes
+
+
+def test_the_cold_pool_covers_every_viewing_of_a_ramp_that_never_fails():
+    from infra.measure.capacity.runner import cold_pool_size
+    from infra.suite.crowd.model import Habits
+
+    habits = Habits(bitrate=1000.0, leave_chance=0.0)                    # a 60 s video, nobody leaves
+    assert cold_pool_size([10], 60.0, habits, 60_000) == round((10 + 10) * 1.1) + 5      # every seat watches twice
+    assert cold_pool_size([10, 20], 60.0, habits, 60_000) > cold_pool_size([10, 20], 30.0, habits, 60_000)

@@ -96,6 +96,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
                         help="warm (the target holds the video), cold (every viewing a fresh torrent); default both")
     parser.add_argument("--cold-max", type=int, default=80,
                         help="a cold ramp's last level at most (each viewing needs a fresh copy seeded first; default 80)")
+    parser.add_argument("--cold-pool", type=int,
+                        help="fresh copies to seed for a cold ramp (default: enough for the whole ramp's viewings)")
     parser.add_argument("--bitrate", type=bitrate, help="playback bitrate, e.g. 8Mbit (default: the video's own)")
     parser.add_argument("--web-port", type=int, help="show Locust's web UI on this port (the ramp still starts itself)")
     parser.add_argument("--min-capacity", type=int, default=0,
@@ -132,7 +134,7 @@ def main(argv: list[str]) -> int:
     compare = args.workers if len(args.workers) > 1 else ()
     ramp = runner.Ramp(levels, args.level_seconds, args.workers[0], args.bitrate, args.web_port,
                        args.remote_workers, args.master_bind, args.master_port, args.ecosystem,
-                       modes, args.cold_max, compare)
+                       modes, args.cold_max, compare, args.cold_pool)
     try:
         before = report.machine()
         results = runner.run(targets, ramp, Settings.from_env(), args.out)

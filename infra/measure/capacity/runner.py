@@ -21,11 +21,12 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from infra.config import Settings
+from infra.ecosystem import clock
 from infra.ecosystem.providers import make_provider
 from infra.suite.crowd import knee, launch
 from infra.suite.crowd.digests import ChunkTable
 from infra.suite.crowd.model import Habits
-from infra.suite.crowd.plan import Criteria, Plan
+from infra.suite.crowd.plan import NO_FRESH_TORRENT, Criteria, Plan
 from infra.suite.http import Client
 from infra.suite.library import Library, VideoRef
 from infra.suite.swarm_control import SwarmControl
@@ -58,6 +59,7 @@ class Ramp:
     ecosystem: str = "local"            # docker: the swarm and the targets are containers
     modes: tuple[str, ...] = ("warm",)  # warm, cold
     cold_max: int = 80                  # a cold ramp's levels stop here: each viewing needs a fresh torrent
+    cold_pool: int | None = None        # fresh copies seeded for a cold ramp (None: `cold_pool_size`)
     compare_workers: tuple[int, ...] = ()   # ramp each target once per worker count, one after the other
 
     def worker_counts(self) -> tuple[int, ...]:
@@ -85,6 +87,15 @@ class TargetResult:
 def habits_for(video: VideoRef, bitrate: float | None) -> Habits:
     """The viewers' habits at `bitrate` bytes/s, by default the video's own (size ÷ duration)."""
     return Habits(bitrate=bitrate or video.size / load_manifest().get(video.name).duration)
+
+
+def cold_pool_size(levels: list[int], level_seconds: float, habits: Habits, size: int) -> int:
+    """Fresh copies a cold ramp may use if it never fails a level: a copy per seat to begin
+    with, and one per new viewing after: a viewing ends when the video does (its length at
+    the playback bitrate) or when the viewer leaves; 10 % to spare."""
+    ends_per_second = habits.bitrate / size + habits.leave_chance / 10.0
+    viewings = max(levels) + sum(levels) * level_seconds * ends_per_second
+    return round(viewings * 1.1) + 5
 
 
 def levels_between(start: int, stop: int, factor: float) -> tuple[int, ...]:
@@ -135,6 +146,8 @@ def saturation(level: knee.Level | None) -> str:
 
 def analyse(plan: Plan, outputs: launch.Outputs, target: str, mode: str, peaks: dict[str, float]) -> TargetResult:
     by_level = knee.read_tallies(outputs.tallies)
+    ran_out = {level for level, tallies in by_level.items()
+               if any(error.startswith(NO_FRESH_TORRENT) for t in tallies for error in t["errors"])}
     latencies = knee.locust_latencies(outputs.stats_csv)
     cpu = launch.read_samples(outputs.samples)
     usage = launch.read_usage(outputs.usage)
@@ -154,16 +167,25 @@ def analyse(plan: Plan, outputs: launch.Outputs, target: str, mode: str, peaks: 
                          backend_cpu=backend, load_average=load, generator_cpu=generator,
                          busy_seconds={k: v for k, v in busy.items() if v} or None)
         levels.append(judged)
+    exhausted = next((lv.viewers for lv in levels if lv.viewers in ran_out), None)
+    if exhausted is not None:           # the tool's limit, not the target's: not judged from there
+        levels = [lv for lv in levels if lv.viewers < exhausted]
     best, failed = knee.capacity(levels)
     first_failed = next((lv for lv in levels if not lv.passed), None) if failed else None
     if first_failed is not None:       # later levels ran only while the ramp was stopping: partial, left out
         levels = [lv for lv in levels if lv.viewers <= first_failed.viewers]
     if not levels:                      # nobody played: a broken run, not a capacity of zero
-        return TargetResult(target, mode, 0, plan.levels[0], [], peaks.get("target"), {}, "no viewer reported back",
-                            str(outputs.folder), [f"no viewer reported back: see {outputs.folder}/*.log"])
+        why = ("the pool of fresh copies ran out in the first level: raise --cold-pool" if exhausted is not None
+               else f"no viewer reported back: see {outputs.folder}/*.log")
+        return TargetResult(target, mode, 0, plan.levels[0], [], peaks.get("target"), {}, why.split(":")[0],
+                            str(outputs.folder), [why])
+    why = saturation(first_failed)
+    if exhausted is not None and first_failed is None:
+        why = (f"nothing up to {best}; at {exhausted} the pool of fresh copies ran out (not judged from there: "
+               f"--cold-pool, or a lower --cold-max)")
     return TargetResult(target, mode, best, first_failed.viewers if first_failed else None, levels,
                         peaks.get("target"), {k: v for k, v in peaks.items() if k != "target"},
-                        saturation(first_failed), str(outputs.folder))
+                        why, str(outputs.folder))
 
 
 class Session:
@@ -206,7 +228,8 @@ class Session:
             plan = replace(plan, streams=[{"url": url, "headers": headers}])
         else:
             levels = [level for level in ramp.levels if level <= ramp.cold_max] or [min(ramp.levels)]
-            pool = self.fresh_variants(round(max(levels) * 1.3) + 5)
+            pool = self.fresh_variants(ramp.cold_pool or cold_pool_size(levels, ramp.level_seconds, plan.habits,
+                                                                         self.video.size))
             variants = [v["hash"] for v in pool]
             plan = replace(plan, levels=levels, cold={
                 "target": target_name, "urls": dict(self.urls), "credentials": dict(self.credentials),
@@ -240,6 +263,7 @@ class Session:
         """`count` fresh copies of the video (new info hashes, the same bytes), admitted to
         the tracker at once and announced, before the ramp starts."""
         log(f"seeding {count} fresh copies of {self.video.name} for a cold ramp")
+        started = clock.monotonic()
         made = []
         for _ in range(count):
             exchange = self.client.request("POST", f"{self.provider.endpoints.seeder}/torrents/{self.video.name}/variants",
@@ -253,6 +277,7 @@ class Session:
             self.swarm.set_seeding(self.client, variant["hash"], True)
         for variant in made:
             self.swarm.wait_until_tracker_knows(self.client, variant["hash"])
+        log(f"{count} fresh copies seeded and announced in {clock.monotonic() - started:.0f} s")
         return made
 
 

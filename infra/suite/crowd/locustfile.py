@@ -32,7 +32,7 @@ from infra.ecosystem import clock
 from infra.suite.crowd.digests import WrongBytes
 from infra.suite.crowd.knee import level_passes
 from infra.suite.crowd.model import Playback, Tally
-from infra.suite.crowd.plan import Plan
+from infra.suite.crowd.plan import NO_FRESH_TORRENT, Plan
 
 END = -1      # the "level" after the ramp: viewers stop asking and send their last tally
 
@@ -299,7 +299,7 @@ class ColdStreams:
         ColdStreams._next[self.index] = taken + 1
         position = self.index + taken * self.count
         if position >= len(self.cold["variants"]):
-            raise ColdStreamFailed(f"no fresh torrent left ({len(self.cold['variants'])} in the pool)")
+            raise ColdStreamFailed(f"{NO_FRESH_TORRENT} ({len(self.cold['variants'])} in the pool)")
         variant = self.cold["variants"][position]
         video = SimpleNamespace(magnet=variant["magnet"], info_hash=variant["hash"], **self.cold["video"])
         try:

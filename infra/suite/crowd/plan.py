@@ -16,6 +16,9 @@ from infra.suite.crowd.digests import ChunkTable
 from infra.suite.crowd.model import Habits
 
 
+NO_FRESH_TORRENT = "no fresh torrent left"     # a cold viewer's error when the pool of fresh copies ran out
+
+
 @dataclass(frozen=True)
 class Criteria:
     """The knee: at least `share` of the viewers at a level never rebuffer for
