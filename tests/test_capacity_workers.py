@@ -125,3 +125,12 @@ def test_the_cold_pool_covers_every_viewing_of_a_ramp_that_never_fails():
     habits = Habits(bitrate=1000.0, leave_chance=0.0)                    # a 60 s video, nobody leaves
     assert cold_pool_size([10], 60.0, habits, 60_000) == round((10 + 10) * 1.1) + 5      # every seat watches twice
     assert cold_pool_size([10, 20], 60.0, habits, 60_000) > cold_pool_size([10, 20], 30.0, habits, 60_000)
+
+
+def test_the_command_line_becomes_the_ramp_it_names():
+    args = cli.parse(["--workers", "1,2", "--cold-pool", "50", "--cold-max", "40", "--modes", "cold"])
+    ramp = cli.ramp_of(args, (10, 20), ("cold",))
+    assert (ramp.workers, ramp.compare_workers, ramp.worker_counts()) == (1, (1, 2), (1, 2))
+    assert (ramp.cold_pool, ramp.cold_max, ramp.modes, ramp.levels) == (50, 40, ("cold",), (10, 20))
+    one = cli.ramp_of(cli.parse(["--workers", "2"]), (10,), ("warm",))
+    assert (one.workers, one.compare_workers, one.cold_pool) == (2, (), None)

@@ -121,6 +121,14 @@ def verdict(results, floor: int) -> int:
     return 1 if problems else 0
 
 
+def ramp_of(args: argparse.Namespace, levels: tuple[int, ...], modes: tuple[str, ...]) -> runner.Ramp:
+    compare = args.workers if len(args.workers) > 1 else ()
+    return runner.Ramp(levels, args.level_seconds, args.workers[0], bitrate=args.bitrate, web_port=args.web_port,
+                       remote_workers=args.remote_workers, master_bind=args.master_bind,
+                       master_port=args.master_port, ecosystem=args.ecosystem, modes=modes,
+                       cold_max=args.cold_max, cold_pool=args.cold_pool, compare_workers=compare)
+
+
 def main(argv: list[str]) -> int:
     args = parse(argv)
     signal.signal(signal.SIGTERM, _interrupted)
@@ -131,10 +139,7 @@ def main(argv: list[str]) -> int:
     if not modes or set(modes) - {"warm", "cold"}:
         print(f"--modes {args.modes!r}: choose warm, cold or warm,cold", file=sys.stderr)
         return 2
-    compare = args.workers if len(args.workers) > 1 else ()
-    ramp = runner.Ramp(levels, args.level_seconds, args.workers[0], args.bitrate, args.web_port,
-                       args.remote_workers, args.master_bind, args.master_port, args.ecosystem,
-                       modes, args.cold_max, compare, args.cold_pool)
+    ramp = ramp_of(args, levels, modes)
     try:
         before = report.machine()
         results = runner.run(targets, ramp, Settings.from_env(), args.out)
