@@ -134,3 +134,11 @@ def test_the_command_line_becomes_the_ramp_it_names():
     assert (ramp.cold_pool, ramp.cold_max, ramp.modes, ramp.levels) == (50, 40, ("cold",), (10, 20))
     one = cli.ramp_of(cli.parse(["--workers", "2"]), (10,), ("warm",))
     assert (one.workers, one.compare_workers, one.cold_pool) == (2, (), None)
+
+
+def test_a_busy_seeder_is_named_in_a_cold_ramp(monkeypatch):
+    from infra.measure.capacity import runner
+
+    monkeypatch.setattr(runner, "CPUS", 2)
+    busy = knee.Level(**{**level(80, False, {"worker-1": 0.2}).to_json(), "seeder_cpu": 0.95, "load_average": 4.5})
+    assert runner.saturation(busy) == "the swarm's seeder (0.95 cores), the machine (load average 4.5 on 2 CPUs)"

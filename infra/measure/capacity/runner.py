@@ -130,6 +130,10 @@ def saturation(level: knee.Level | None) -> str:
         busy.append(f"the target ({level.backend_cpu:.2f} cores)")
     elif bursts.get("target", 0) >= BURST_SECONDS:
         busy.append(f"the target (≥ 0.9 cores for {bursts['target']} s of the level)")
+    if level.seeder_cpu is not None and level.seeder_cpu >= 0.9:
+        busy.append(f"the swarm's seeder ({level.seeder_cpu:.2f} cores)")
+    elif bursts.get("seeder", 0) >= BURST_SECONDS:
+        busy.append(f"the swarm's seeder (≥ 0.9 cores for {bursts['seeder']} s of the level)")
     for name, cores in (level.generator_cpu or {}).items():
         if cores >= 0.9:
             busy.append(f"the generator's {name} ({cores:.2f} cores)")
@@ -157,7 +161,7 @@ def analyse(plan: Plan, outputs: launch.Outputs, target: str, mode: str, peaks: 
         judged = knee.judge(level, tallies, plan.criteria)
         ranges, startups = latencies.get(f"range @{level}", {}), latencies.get(f"startup @{level}", {})
         means = launch.mean_cores(cpu, *spans[level]) if level in spans else {}
-        backend, load = means.pop("target", None), means.pop("load", None)
+        backend, load, seeder = means.pop("target", None), means.pop("load", None), means.pop("seeder", None)
         # The generator's CPU as each Locust process measured itself over the level (remote
         # and container workers included); the host's samples where a process sent none.
         generator = usage.get(level) or means or None
@@ -165,7 +169,7 @@ def analyse(plan: Plan, outputs: launch.Outputs, target: str, mode: str, peaks: 
         judged = replace(judged, range_p50=ranges.get("p50"), range_p95=ranges.get("p95"),
                          range_p99=ranges.get("p99"), startup_requests_p95=startups.get("p95"),
                          backend_cpu=backend, load_average=load, generator_cpu=generator,
-                         busy_seconds={k: v for k, v in busy.items() if v} or None)
+                         busy_seconds={k: v for k, v in busy.items() if v} or None, seeder_cpu=seeder)
         levels.append(judged)
     exhausted = next((lv.viewers for lv in levels if lv.viewers in ran_out), None)
     if exhausted is not None:           # the tool's limit, not the target's: not judged from there
@@ -240,6 +244,8 @@ class Session:
         log(f"{target_name} ({mode}): levels {', '.join(map(str, plan.levels))}, {ramp.level_seconds:g} s each, "
             f"{ramp.workers or 'no'} workers")
         watch = {"target": self.target_pid(service)}
+        if mode == "cold":              # the swarm serves every fresh torrent: is the seeder the limit?
+            watch["seeder"] = self.target_pid(self.provider.service("seeder"))
         peaks = launch.run(plan, outputs, ramp.workers, watch, web_port=ramp.web_port,
                            worker_launcher=self.worker_launcher, remote_workers=ramp.remote_workers,
                            master_bind=ramp.master_bind, master_port=ramp.master_port)

@@ -61,6 +61,7 @@ class Level:
     generator_cpu: dict | None = None  # process label -> cores, mean over the level
     load_average: float | None = None  # the machine's 1-min load average, mean over the level
     busy_seconds: dict | None = None   # process label -> seconds of the level at ≥ 0.9 cores (host samples)
+    seeder_cpu: float | None = None    # cores, mean over the level (cold ramps: the swarm serves every viewer)
 
     def to_json(self) -> dict:
         return asdict(self)
